@@ -1,0 +1,1 @@
+"""What the Lanes services share: settings, schemas, client factories, telemetry, errors."""

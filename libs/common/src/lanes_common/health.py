@@ -1,0 +1,43 @@
+"""``/healthz``, ``/readyz`` and ``/metrics``: the same three probes on every service."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+
+ReadinessCheck = Callable[[], Awaitable[bool]]
+
+
+def health_router(checks: Callable[[], Mapping[str, ReadinessCheck]]) -> APIRouter:
+    """Probes for an app whose readiness is the conjunction of ``checks``.
+
+    ``checks`` is called per request so that it can read the app's live state
+    (clients opened in the lifespan), never module globals.
+    """
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/healthz", summary="Liveness: the process answers.")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get(
+        "/readyz",
+        summary="Readiness: every dependency answers.",
+        responses={503: {"description": "A dependency does not answer."}},
+    )
+    async def readyz() -> JSONResponse:
+        results = {name: await check() for name, check in checks().items()}
+        ready = all(results.values())
+        return JSONResponse(
+            {"status": "ready" if ready else "unavailable", "checks": results},
+            status_code=200 if ready else 503,
+        )
+
+    @router.get("/metrics", summary="Prometheus metrics.", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+    return router

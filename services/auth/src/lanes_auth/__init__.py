@@ -1,0 +1,1 @@
+"""Lanes auth service: users, passwords, JWTs and the JWKS."""

@@ -1,0 +1,1 @@
+"""Lanes gateway: the public REST API."""

@@ -1,0 +1,136 @@
+"""The real Kafka broker (KRaft, one combined node) and FerretDB, on loopback."""
+
+from __future__ import annotations
+
+import base64
+import shutil
+import subprocess
+import uuid
+from pathlib import Path
+
+from pymongo import MongoClient
+from pymongo.errors import PyMongoError
+
+from lanes_common.kafka import kafka_is_ready
+from lanes_devstack.errors import DevstackError
+from lanes_devstack.process import ManagedProcess, require_free_port
+from lanes_devstack.provision import ensure_ferretdb, ensure_kafka
+
+KAFKA_HEAP = "-Xmx768m"
+
+
+def _kafka_properties(port: int, controller_port: int, data_dir: Path) -> str:
+    return "\n".join([
+        "process.roles=broker,controller",
+        "node.id=1",
+        f"controller.quorum.bootstrap.servers=127.0.0.1:{controller_port}",
+        f"listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
+        f"advertised.listeners=PLAINTEXT://127.0.0.1:{port}",
+        "controller.listener.names=CONTROLLER",
+        "inter.broker.listener.name=PLAINTEXT",
+        "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+        f"log.dirs={data_dir / 'logs'}",
+        # One node: every internal topic has one replica.
+        "offsets.topic.replication.factor=1",
+        "offsets.topic.num.partitions=4",
+        "transaction.state.log.replication.factor=1",
+        "transaction.state.log.min.isr=1",
+        "share.coordinator.state.topic.replication.factor=1",
+        "share.coordinator.state.topic.min.isr=1",
+        # Topics are created explicitly, with the partition count Lanes asks for.
+        "auto.create.topics.enable=false",
+        # No point waiting for more members of a group on a dev box.
+        "group.initial.rebalance.delay.ms=0",
+        "group.consumer.min.session.timeout.ms=6000",
+        "group.consumer.session.timeout.ms=10000",
+        "",
+    ])
+
+
+class KafkaServer:
+    """An Apache Kafka 4.x broker in KRaft mode, run from its Maven Central jars."""
+
+    def __init__(self, port: int, controller_port: int, data_dir: Path) -> None:
+        self.port = port
+        self.controller_port = controller_port
+        self.data_dir = data_dir
+        self.bootstrap_servers = f"127.0.0.1:{port}"
+        self.process: ManagedProcess | None = None
+
+    def start(self, timeout: float = 90.0) -> None:
+        """Format storage on first use, start the broker and wait until it answers metadata."""
+        require_free_port(self.port, "Kafka", "LANES_DEV_KAFKA_PORT")
+        require_free_port(self.controller_port, "the Kafka controller", "LANES_DEV_KAFKA_PORT")
+        java = shutil.which("java")
+        if java is None:
+            raise DevstackError("'java' was not found on PATH. Install a Java 17+ runtime.")
+        classpath = f"{ensure_kafka()}/*"
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        config = self.data_dir / "server.properties"
+        config.write_text(_kafka_properties(self.port, self.controller_port, self.data_dir))
+        if not (self.data_dir / "logs" / "meta.properties").exists():
+            self._format_storage(java, classpath, config)
+        self.process = ManagedProcess(
+            "kafka",
+            [java, KAFKA_HEAP, "-XX:+UseSerialGC", "-cp", classpath, "kafka.Kafka", str(config)],
+            self.data_dir / "kafka.log",
+        )
+        self.process.start()
+        self.process.wait_until(
+            lambda: kafka_is_ready(self.bootstrap_servers, timeout=1.0), timeout, "answering metadata"
+        )
+
+    def _format_storage(self, java: str, classpath: str, config: Path) -> None:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        result = subprocess.run(
+            [java, "-cp", classpath, "kafka.tools.StorageTool", "format", "--standalone",
+             "-t", cluster_id, "-c", str(config)],
+            capture_output=True, text=True, timeout=120, check=False,
+        )
+        if result.returncode != 0:
+            raise DevstackError(f"Formatting Kafka storage failed:\n{result.stdout}{result.stderr}")
+
+    def stop(self) -> None:
+        """Shut the broker down cleanly."""
+        if self.process is not None:
+            self.process.stop(timeout=30)
+
+
+def _mongo_answers_ping(uri: str) -> bool:
+    client: MongoClient[dict[str, object]] = MongoClient(uri, serverSelectionTimeoutMS=500)
+    try:
+        client.admin.command("ping")
+    except PyMongoError:
+        return False
+    finally:
+        client.close()
+    return True
+
+
+class FerretDBServer:
+    """FerretDB v1 with its SQLite backend: the MongoDB wire protocol on loopback."""
+
+    def __init__(self, port: int, data_dir: Path) -> None:
+        self.port = port
+        self.data_dir = data_dir
+        self.uri = f"mongodb://127.0.0.1:{port}/"
+        self.process: ManagedProcess | None = None
+
+    def start(self, timeout: float = 30.0) -> None:
+        """Start FerretDB and wait until it answers ``ping``."""
+        require_free_port(self.port, "FerretDB (MongoDB wire protocol)", "LANES_DEV_MONGO_PORT")
+        binary = ensure_ferretdb()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.process = ManagedProcess(
+            "ferretdb",
+            [str(binary), "--listen-addr", f"127.0.0.1:{self.port}",
+             "--data-dir", str(self.data_dir / "sqlite")],
+            self.data_dir / "ferretdb.log",
+        )
+        self.process.start()
+        self.process.wait_until(lambda: _mongo_answers_ping(self.uri), timeout, "answering ping")
+
+    def stop(self) -> None:
+        """Stop FerretDB."""
+        if self.process is not None:
+            self.process.stop()
