@@ -14,9 +14,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient
+from confluent_kafka.cimpl import NewTopic
 
 from lanes_common.errors import DependencyUnavailableError, LanesError
+from lanes_common.messages import KafkaHeaders
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +71,7 @@ class AsyncProducer:
         topic: str,
         value: bytes,
         key: bytes | None = None,
-        headers: list[tuple[str, bytes]] | None = None,
+        headers: KafkaHeaders | None = None,
     ) -> Message:
         """Send one record and return it once Kafka acknowledged it (``acks=all``)."""
         loop = asyncio.get_running_loop()
@@ -94,11 +96,11 @@ class AsyncProducer:
                 raise ProduceError(str(exc)) from exc
         return await acknowledged
 
-    async def flush(self, timeout: float = 10.0) -> int:
+    async def flush(self, timeout: float = 10.0) -> int:  # noqa: ASYNC109  (librdkafka's own timeout)
         """Wait for outstanding records; returns how many are still undelivered."""
         return int(await asyncio.to_thread(self._producer.flush, timeout))
 
-    async def close(self, timeout: float = 10.0) -> None:
+    async def close(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109  (bounds the final flush)
         """Deliver what is outstanding, then stop the poll thread."""
         remaining = await self.flush(timeout)
         if remaining:
@@ -119,7 +121,8 @@ def _fail(future: asyncio.Future[Message], exc: Exception) -> None:
 
 def kafka_is_ready(bootstrap_servers: str, timeout: float = 2.0) -> bool:
     """True when a broker answers a metadata request."""
-    admin = AdminClient({"bootstrap.servers": bootstrap_servers, "logger": _probe_logger})
+    probe_config: dict[str, Any] = {"bootstrap.servers": bootstrap_servers, "logger": _probe_logger}
+    admin = AdminClient(probe_config)
     try:
         metadata = admin.list_topics(timeout=timeout)
     except KafkaException:
@@ -136,8 +139,10 @@ def ensure_topics(
 ) -> None:
     """Create the topics that do not exist yet; existing ones are left as they are."""
     admin = AdminClient({"bootstrap.servers": bootstrap_servers})
-    new_topics = [NewTopic(t, num_partitions=partitions, replication_factor=replication_factor)
-                  for t in topics]
+    new_topics = [
+        NewTopic(t, num_partitions=partitions, replication_factor=replication_factor)
+        for t in topics
+    ]
     for topic, future in admin.create_topics(new_topics, request_timeout=timeout).items():
         try:
             future.result(timeout=timeout)

@@ -17,7 +17,7 @@ HEADER_SCHEMA_VERSION = "lanes-schema-version"
 HEADER_REQUEST_ID = "lanes-request-id"
 HEADER_TYPE = "lanes-type"
 
-KafkaHeaders = list[tuple[str, bytes]]
+KafkaHeaders = list[tuple[str, str | bytes | None]]
 
 
 class MessageDecodeError(LanesError):

@@ -106,7 +106,9 @@ async def _on_validation_error(_: Request, exc: Exception) -> JSONResponse:
         for err in exc.errors()
     ]
     if any(err.get("type") == "json_invalid" for err in exc.errors()):
-        return problem_response(400, "malformed_json", "request body is not valid JSON", None, errors)
+        return problem_response(
+            400, "malformed_json", "request body is not valid JSON", None, errors
+        )
     fields = ", ".join(e["field"] for e in errors) or "body"
     return problem_response(422, "validation_failed", f"invalid input: {fields}", None, errors)
 

@@ -21,7 +21,9 @@ class LocalInfra:
     mongo: FerretDBServer = field(init=False)
 
     def __post_init__(self) -> None:
-        self.kafka = KafkaServer(self.kafka_port, self.kafka_controller_port, self.data_dir / "kafka")
+        self.kafka = KafkaServer(
+            self.kafka_port, self.kafka_controller_port, self.data_dir / "kafka"
+        )
         self.mongo = FerretDBServer(self.mongo_port, self.data_dir / "ferretdb")
 
     @property

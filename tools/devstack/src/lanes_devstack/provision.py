@@ -43,14 +43,24 @@ def ensure_kafka() -> Path:
     stamp = lib / ".complete"
     if stamp.exists() and stamp.read_text() == KAFKA_POM.read_text():
         return lib
-    require_tool("java", "Install a Java 17+ runtime (Debian: apt-get install openjdk-17-jre-headless).")
+    require_tool(
+        "java", "Install a Java 17+ runtime (Debian: apt-get install openjdk-17-jre-headless)."
+    )
     mvn = require_tool("mvn", "Install Maven (Debian: apt-get install maven).")
     if lib.exists():
         shutil.rmtree(lib)
     lib.mkdir(parents=True)
     _run(
-        [mvn, "-q", "-B", "-f", str(KAFKA_POM), "dependency:copy-dependencies",
-         f"-DoutputDirectory={lib}", "-DincludeScope=runtime"],
+        [
+            mvn,
+            "-q",
+            "-B",
+            "-f",
+            str(KAFKA_POM),
+            "dependency:copy-dependencies",
+            f"-DoutputDirectory={lib}",
+            "-DincludeScope=runtime",
+        ],
         "Downloading the Kafka broker from Maven Central (is Maven Central reachable?)",
         cwd=KAFKA_POM.parent,
     )
@@ -70,7 +80,9 @@ def ensure_ferretdb() -> Path:
     source = (FERRETDB_SOURCE / "go.sum").read_text() + (FERRETDB_SOURCE / "main.go").read_text()
     if binary.exists() and stamp.exists() and stamp.read_text() == source:
         return binary
-    go = require_tool("go", "Install Go 1.22+ (https://go.dev/doc/install, or apt-get install golang).")
+    go = require_tool(
+        "go", "Install Go 1.22+ (https://go.dev/doc/install, or apt-get install golang)."
+    )
     binary.parent.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, CGO_ENABLED="0")
     _run(

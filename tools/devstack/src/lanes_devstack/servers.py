@@ -20,31 +20,33 @@ KAFKA_HEAP = "-Xmx768m"
 
 
 def _kafka_properties(port: int, controller_port: int, data_dir: Path) -> str:
-    return "\n".join([
-        "process.roles=broker,controller",
-        "node.id=1",
-        f"controller.quorum.bootstrap.servers=127.0.0.1:{controller_port}",
-        f"listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
-        f"advertised.listeners=PLAINTEXT://127.0.0.1:{port}",
-        "controller.listener.names=CONTROLLER",
-        "inter.broker.listener.name=PLAINTEXT",
-        "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
-        f"log.dirs={data_dir / 'logs'}",
-        # One node: every internal topic has one replica.
-        "offsets.topic.replication.factor=1",
-        "offsets.topic.num.partitions=4",
-        "transaction.state.log.replication.factor=1",
-        "transaction.state.log.min.isr=1",
-        "share.coordinator.state.topic.replication.factor=1",
-        "share.coordinator.state.topic.min.isr=1",
-        # Topics are created explicitly, with the partition count Lanes asks for.
-        "auto.create.topics.enable=false",
-        # No point waiting for more members of a group on a dev box.
-        "group.initial.rebalance.delay.ms=0",
-        "group.consumer.min.session.timeout.ms=6000",
-        "group.consumer.session.timeout.ms=10000",
-        "",
-    ])
+    return "\n".join(
+        [
+            "process.roles=broker,controller",
+            "node.id=1",
+            f"controller.quorum.bootstrap.servers=127.0.0.1:{controller_port}",
+            f"listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
+            f"advertised.listeners=PLAINTEXT://127.0.0.1:{port}",
+            "controller.listener.names=CONTROLLER",
+            "inter.broker.listener.name=PLAINTEXT",
+            "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            f"log.dirs={data_dir / 'logs'}",
+            # One node: every internal topic has one replica.
+            "offsets.topic.replication.factor=1",
+            "offsets.topic.num.partitions=4",
+            "transaction.state.log.replication.factor=1",
+            "transaction.state.log.min.isr=1",
+            "share.coordinator.state.topic.replication.factor=1",
+            "share.coordinator.state.topic.min.isr=1",
+            # Topics are created explicitly, with the partition count Lanes asks for.
+            "auto.create.topics.enable=false",
+            # No point waiting for more members of a group on a dev box.
+            "group.initial.rebalance.delay.ms=0",
+            "group.consumer.min.session.timeout.ms=6000",
+            "group.consumer.session.timeout.ms=10000",
+            "",
+        ]
+    )
 
 
 class KafkaServer:
@@ -77,15 +79,30 @@ class KafkaServer:
         )
         self.process.start()
         self.process.wait_until(
-            lambda: kafka_is_ready(self.bootstrap_servers, timeout=1.0), timeout, "answering metadata"
+            lambda: kafka_is_ready(self.bootstrap_servers, timeout=1.0),
+            timeout,
+            "answering metadata",
         )
 
     def _format_storage(self, java: str, classpath: str, config: Path) -> None:
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
         result = subprocess.run(
-            [java, "-cp", classpath, "kafka.tools.StorageTool", "format", "--standalone",
-             "-t", cluster_id, "-c", str(config)],
-            capture_output=True, text=True, timeout=120, check=False,
+            [
+                java,
+                "-cp",
+                classpath,
+                "kafka.tools.StorageTool",
+                "format",
+                "--standalone",
+                "-t",
+                cluster_id,
+                "-c",
+                str(config),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
         )
         if result.returncode != 0:
             raise DevstackError(f"Formatting Kafka storage failed:\n{result.stdout}{result.stderr}")
@@ -123,8 +140,13 @@ class FerretDBServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.process = ManagedProcess(
             "ferretdb",
-            [str(binary), "--listen-addr", f"127.0.0.1:{self.port}",
-             "--data-dir", str(self.data_dir / "sqlite")],
+            [
+                str(binary),
+                "--listen-addr",
+                f"127.0.0.1:{self.port}",
+                "--data-dir",
+                str(self.data_dir / "sqlite"),
+            ],
             self.data_dir / "ferretdb.log",
         )
         self.process.start()

@@ -1,4 +1,4 @@
-"""The Lanes services as real processes: started with their settings, ready when ``/readyz`` is 200."""
+"""The Lanes services as real processes, ready when `/readyz` answers 200."""
 
 from __future__ import annotations
 

@@ -1,0 +1,1 @@
+"""The Kafka side of the processor: scheduling, offsets, retries and the consume loop."""

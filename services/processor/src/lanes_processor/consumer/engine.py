@@ -1,0 +1,276 @@
+"""The consume loop: polls Kafka, feeds partition lanes, commits, rebalances, drains.
+
+librdkafka calls block, so every consumer call runs on one dedicated thread
+(the consumer is used from that thread only). Rebalance callbacks fire inside
+``consume`` on that thread; they hand the work to the event loop and wait for
+it, which is safe because the loop is never blocked on that thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from typing import Any, TypeVar
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+
+from lanes_processor import metrics
+from lanes_processor.consumer.lanes import PartitionLanes, RunRecord
+from lanes_processor.records import ConsumedRecord
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+PartitionId = tuple[str, int]
+
+POLL_BATCH = 500
+POLL_TIMEOUT_SECONDS = 0.1
+
+
+def consumer_config(
+    bootstrap_servers: str, group_id: str, group_protocol: str, client_id: str
+) -> dict[str, Any]:
+    """Manual commits only, and an incremental rebalance protocol.
+
+    ``group.protocol=consumer`` is KIP-848 (the broker assigns partitions
+    incrementally); ``classic`` falls back to cooperative-sticky.
+    """
+    config: dict[str, Any] = {
+        "bootstrap.servers": bootstrap_servers,
+        "group.id": group_id,
+        "client.id": client_id,
+        "enable.auto.commit": False,
+        "enable.auto.offset.store": False,
+        "auto.offset.reset": "earliest",
+        "group.protocol": group_protocol,
+    }
+    if group_protocol == "classic":
+        config["partition.assignment.strategy"] = "cooperative-sticky"
+        config["session.timeout.ms"] = 10_000
+        config["heartbeat.interval.ms"] = 1_000
+    return config
+
+
+def _record(message: Message) -> ConsumedRecord:
+    return ConsumedRecord(
+        topic=message.topic() or "",
+        partition=message.partition() or 0,
+        offset=message.offset() or 0,
+        key=message.key(),
+        value=message.value(),
+        headers=list(message.headers() or []),
+    )
+
+
+class ProcessorEngine:
+    """One replica's consumer: bounded, key-ordered, and committing only finished work."""
+
+    def __init__(
+        self,
+        consumer_settings: dict[str, Any],
+        topic: str,
+        run_record: RunRecord,
+        *,
+        by_key: bool = True,
+        max_in_flight: int = 256,
+        max_buffered: int = 5_000,
+        commit_interval: float = 1.0,
+        drain_timeout: float = 20.0,
+    ) -> None:
+        self._consumer_settings = consumer_settings
+        self._topic = topic
+        self._run_record = run_record
+        self._by_key = by_key
+        self._in_flight = asyncio.Semaphore(max_in_flight)
+        self._max_buffered = max_buffered
+        self._commit_interval = commit_interval
+        self._drain_timeout = drain_timeout
+        self._partitions: dict[PartitionId, PartitionLanes] = {}
+        self._paused: set[PartitionId] = set()
+        self._kafka_thread = ThreadPoolExecutor(1, thread_name_prefix="kafka-consumer")
+        self._consumer: Consumer | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.assigned = asyncio.Event()
+
+    async def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        assert self._loop is not None
+        return await self._loop.run_in_executor(self._kafka_thread, partial(fn, *args, **kwargs))
+
+    def _on_loop(self, coro_fn: Callable[[], Any], timeout: float) -> Any:
+        """From the Kafka thread: run a coroutine on the event loop and wait for it."""
+        assert self._loop is not None
+        return asyncio.run_coroutine_threadsafe(coro_fn(), self._loop).result(timeout)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Consume until ``stop`` is set, then drain, commit and close."""
+        self._loop = asyncio.get_running_loop()
+        self._consumer = await self._call(Consumer, self._consumer_settings)
+        await self._call(
+            self._consumer.subscribe,
+            [self._topic],
+            on_assign=self._on_assign,
+            on_revoke=self._on_revoke,
+            on_lost=self._on_lost,
+        )
+        committer = asyncio.create_task(self._commit_periodically(), name="committer")
+        try:
+            while not stop.is_set():
+                try:
+                    messages = await self._call(
+                        self._consumer.consume, POLL_BATCH, POLL_TIMEOUT_SECONDS
+                    )
+                except KafkaException as exc:
+                    logger.error("consume failed; backing off", exc_info=exc)
+                    await asyncio.sleep(1.0)
+                    continue
+                for message in messages:
+                    self._dispatch(message)
+                await self._apply_backpressure()
+        finally:
+            committer.cancel()
+            await asyncio.gather(committer, return_exceptions=True)
+            await self._shutdown()
+
+    def _dispatch(self, message: Message) -> None:
+        error = message.error()
+        if error is not None:
+            if error.code() != KafkaError._PARTITION_EOF:
+                logger.warning("consumer error", extra={"error": str(error)})
+            return
+        lanes = self._partitions.get((message.topic() or "", message.partition() or 0))
+        if lanes is None:
+            # Fetched before a revocation we already handled; its next owner reads it.
+            return
+        lanes.add(_record(message))
+
+    @property
+    def buffered(self) -> int:
+        """Records received and not yet finished, over all partitions."""
+        return sum(lanes.buffered for lanes in self._partitions.values())
+
+    async def _apply_backpressure(self) -> None:
+        """Pause every partition while too much is buffered; resume below half the bound."""
+        assert self._consumer is not None
+        buffered = self.buffered
+        metrics.BUFFERED.set(buffered)
+        if buffered >= self._max_buffered:
+            to_pause = set(self._partitions) - self._paused
+            if to_pause:
+                await self._call(self._consumer.pause, [TopicPartition(t, p) for t, p in to_pause])
+                self._paused |= to_pause
+        elif self._paused and buffered <= self._max_buffered // 2:
+            resume = [TopicPartition(t, p) for t, p in self._paused if (t, p) in self._partitions]
+            if resume:
+                await self._call(self._consumer.resume, resume)
+            self._paused.clear()
+        metrics.PAUSED_PARTITIONS.set(len(self._paused))
+
+    def _committable(self, ids: list[PartitionId] | None = None) -> list[TopicPartition]:
+        chosen = (
+            self._partitions
+            if ids is None
+            else {i: self._partitions[i] for i in ids if i in self._partitions}
+        )
+        offsets = []
+        for (topic, partition), lanes in chosen.items():
+            offset = lanes.offsets.commit_contiguous_offsets()
+            if offset is not None:
+                offsets.append(TopicPartition(topic, partition, offset))
+        return offsets
+
+    def _commit_now(self, offsets: list[TopicPartition]) -> bool:
+        """On the Kafka thread: commit synchronously; True when Kafka accepted it."""
+        assert self._consumer is not None
+        if not offsets:
+            return True
+        started = time.perf_counter()
+        try:
+            self._consumer.commit(offsets=offsets, asynchronous=False)
+        except KafkaException as exc:
+            metrics.COMMITS.labels("error").inc()
+            logger.warning("offset commit failed", extra={"error": str(exc)})
+            return False
+        metrics.COMMITS.labels("ok").inc()
+        metrics.COMMIT_SECONDS.observe(time.perf_counter() - started)
+        return True
+
+    def _mark_committed(self, offsets: list[TopicPartition]) -> None:
+        for tp in offsets:
+            lanes = self._partitions.get((tp.topic, tp.partition))
+            if lanes is not None:
+                lanes.offsets.committed(tp.offset)
+
+    async def _commit_periodically(self) -> None:
+        while True:
+            await asyncio.sleep(self._commit_interval)
+            offsets = self._committable()
+            if offsets and await self._call(self._commit_now, offsets):
+                self._mark_committed(offsets)
+
+    # Rebalance callbacks: called by librdkafka on the Kafka thread, inside consume/close.
+
+    def _on_assign(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        metrics.REBALANCES.labels("assign").inc()
+        logger.info("partitions assigned", extra={"partitions": [p.partition for p in partitions]})
+
+        async def assign() -> None:
+            for tp in partitions:
+                self._partitions[(tp.topic, tp.partition)] = PartitionLanes(
+                    tp.topic, tp.partition, self._run_record, self._in_flight, self._by_key
+                )
+            metrics.ASSIGNED_PARTITIONS.set(len(self._partitions))
+            self.assigned.set()
+
+        self._on_loop(assign, timeout=10)
+
+    def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        metrics.REBALANCES.labels("revoke").inc()
+        ids = [(tp.topic, tp.partition) for tp in partitions]
+        logger.info("partitions revoked; draining", extra={"partitions": [p for _, p in ids]})
+        offsets = self._on_loop(partial(self._release, ids), timeout=self._drain_timeout + 10)
+        # Still on the Kafka thread, still owning the partitions: commit what is done.
+        self._commit_now(offsets)
+        self._on_loop(partial(self._forget, ids), timeout=10)
+
+    def _on_lost(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        metrics.REBALANCES.labels("lost").inc()
+        ids = [(tp.topic, tp.partition) for tp in partitions]
+        logger.warning(
+            "partitions lost; abandoning their work", extra={"partitions": [p for _, p in ids]}
+        )
+
+        async def abandon() -> None:
+            for i in ids:
+                lanes = self._partitions.get(i)
+                if lanes is not None:
+                    lanes.abandon()
+            await self._forget(ids)
+
+        self._on_loop(abandon, timeout=10)
+
+    async def _release(self, ids: list[PartitionId]) -> list[TopicPartition]:
+        """Drain the given partitions within the deadline; return their committable offsets."""
+        chosen = [self._partitions[i] for i in ids if i in self._partitions]
+        await asyncio.gather(*(lanes.release(self._drain_timeout) for lanes in chosen))
+        return self._committable(ids)
+
+    async def _forget(self, ids: list[PartitionId]) -> None:
+        for i in ids:
+            self._partitions.pop(i, None)
+            self._paused.discard(i)
+        metrics.ASSIGNED_PARTITIONS.set(len(self._partitions))
+
+    async def _shutdown(self) -> None:
+        """Drain everything within the deadline, commit, and leave the group."""
+        assert self._consumer is not None
+        ids = list(self._partitions)
+        offsets = await self._release(ids)
+        await self._call(self._commit_now, offsets)
+        await self._forget(ids)
+        await self._call(self._consumer.close)
+        self._kafka_thread.shutdown(wait=True)
+        logger.info("consumer closed")

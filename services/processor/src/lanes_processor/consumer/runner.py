@@ -1,0 +1,170 @@
+"""Runs one request to a recorded end: attempts, retries in place, dead letters.
+
+`RequestRunner.run` returns only when the request's outcome is durably
+recorded (status written, dead letter acknowledged): that is what lets the
+engine mark its offset finished.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from lanes_common.messages import MessageDecodeError, RequestMessage, utc_now
+from lanes_common.states import RequestState
+from lanes_processor import metrics
+from lanes_processor.consumer.retry import Backoff
+from lanes_processor.dead_letters import DeadLetterPublisher
+from lanes_processor.handlers import Handler, HandlerRequest, PermanentError
+from lanes_processor.records import ConsumedRecord
+from lanes_processor.store import StatusStore, WriteOutcome
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How often and how patiently a failing request is tried again."""
+
+    max_attempts: int
+    backoff: Backoff
+    handler_timeout: float
+
+
+def _error(code: str, message: str) -> dict[str, str]:
+    return {"code": code, "message": message[:2000]}
+
+
+class RequestRunner:
+    """Takes a consumed record through its attempts to a terminal, recorded state."""
+
+    def __init__(
+        self,
+        handlers: Mapping[str, Handler],
+        store: StatusStore,
+        dead_letters: DeadLetterPublisher,
+        policy: RetryPolicy,
+    ) -> None:
+        self._handlers = handlers
+        self._store = store
+        self._dead_letters = dead_letters
+        self._policy = policy
+
+    async def run(self, record: ConsumedRecord) -> None:
+        """Handle ``record`` until its outcome is durable; cancellation leaves it unfinished."""
+        with metrics.IN_FLIGHT.track_inprogress():
+            await self._run(record)
+
+    async def _run(self, record: ConsumedRecord) -> None:
+        try:
+            message = RequestMessage.decode(record.value)
+        except MessageDecodeError as exc:
+            # Without an id there is no status to write: keep the record for inspection.
+            logger.error(
+                "undecodable record dead-lettered",
+                extra={"offset": record.offset, "partition": record.partition, "error": str(exc)},
+            )
+            await self._dead_letters.publish(record, "undecodable", str(exc), attempts=0)
+            return
+        metrics.CONSUMED.labels(message.type).inc()
+        handler = self._handlers.get(message.type)
+        attempt = 0
+        while True:
+            attempt += 1
+            outcome = await self._store.begin_attempt(
+                message, record.partition, record.offset, attempt
+            )
+            if outcome is WriteOutcome.SUPERSEDED:
+                metrics.SKIPPED.labels(message.type).inc()
+                logger.info(
+                    "request already finished or cancelled; skipped",
+                    extra={"request_id": message.id, "user_id": message.user_id},
+                )
+                return
+            if handler is None:
+                await self._dead_letter(
+                    record,
+                    message,
+                    "unknown_type",
+                    f"no handler for type '{message.type}'",
+                    attempt,
+                )
+                return
+            try:
+                result = await self._attempt(handler, message, attempt)
+            except PermanentError as exc:
+                await self._finish(
+                    message, RequestState.FAILED, error=_error("permanent_error", str(exc))
+                )
+                return
+            except Exception as exc:
+                reason = "timeout" if isinstance(exc, TimeoutError) else "handler_error"
+                detail = str(exc) or type(exc).__name__
+                if attempt >= self._policy.max_attempts:
+                    await self._dead_letter(record, message, reason, detail, attempt)
+                    return
+                metrics.RETRIED.labels(message.type).inc()
+                delay = self._policy.backoff.delay(attempt)
+                logger.warning(
+                    "attempt failed; retrying in place",
+                    extra={
+                        "request_id": message.id,
+                        "user_id": message.user_id,
+                        "attempt": attempt,
+                        "error_code": reason,
+                        "retry_in_s": round(delay, 3),
+                    },
+                )
+                await asyncio.sleep(delay)
+                continue
+            await self._finish(message, RequestState.SUCCEEDED, result=result)
+            return
+
+    async def _attempt(self, handler: Handler, message: RequestMessage, attempt: int) -> Any:
+        started = time.perf_counter()
+        try:
+            return await asyncio.wait_for(
+                handler(
+                    HandlerRequest(
+                        message.id, message.user_id, message.type, message.payload, attempt
+                    )
+                ),
+                self._policy.handler_timeout,
+            )
+        finally:
+            metrics.PROCESSING_SECONDS.labels(message.type).observe(time.perf_counter() - started)
+
+    async def _dead_letter(
+        self, record: ConsumedRecord, message: RequestMessage, code: str, detail: str, attempts: int
+    ) -> None:
+        await self._dead_letters.publish(record, code, detail, attempts)
+        await self._finish(message, RequestState.DEAD_LETTERED, error=_error(code, detail))
+        logger.warning(
+            "request dead-lettered",
+            extra={
+                "request_id": message.id,
+                "user_id": message.user_id,
+                "attempts": attempts,
+                "error_code": code,
+            },
+        )
+
+    async def _finish(
+        self,
+        message: RequestMessage,
+        state: RequestState,
+        result: Any = None,
+        error: dict[str, str] | None = None,
+    ) -> None:
+        finished_at = utc_now()
+        await self._store.finish(
+            message.id, state, result=result, error=error, finished_at=finished_at
+        )
+        metrics.FINISHED.labels(message.type, state.value).inc()
+        metrics.END_TO_END_SECONDS.labels(message.type).observe(
+            max(0.0, (finished_at - message.enqueued_at).total_seconds())
+        )

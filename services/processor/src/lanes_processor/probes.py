@@ -1,0 +1,40 @@
+"""The processor's HTTP side: ``/healthz``, ``/readyz`` and ``/metrics`` on its own port."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import uvicorn
+from fastapi import FastAPI
+from pymongo import AsyncMongoClient
+
+from lanes_common.health import ReadinessCheck, health_router
+from lanes_common.mongo import MongoDocument, mongo_is_ready
+
+
+class ProbeServer(uvicorn.Server):
+    """A uvicorn server that leaves SIGTERM/SIGINT to the processor, which drains first."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        """Install no signal handlers: the processor's own stop the consumer, then us."""
+        yield
+
+
+def create_probe_app(mongo: AsyncMongoClient[MongoDocument], consuming: ReadinessCheck) -> FastAPI:
+    """Probes for one replica: ready when the store answers and the consumer is running."""
+    app = FastAPI(title="Lanes processor", docs_url=None, redoc_url=None)
+
+    async def store_ready() -> bool:
+        return await mongo_is_ready(mongo)
+
+    app.include_router(health_router(lambda: {"mongo": store_ready, "consumer": consuming}))
+    return app
+
+
+def create_probe_server(app: FastAPI, host: str, port: int) -> ProbeServer:
+    """A quiet uvicorn server for the probe app."""
+    return ProbeServer(
+        uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, lifespan="off")
+    )
