@@ -1,0 +1,1 @@
+"""One module per resource: ``auth`` (accounts and tokens) and ``jwks`` (public keys)."""
