@@ -1,0 +1,1 @@
+"""The gateway's HTTP edge: routes and the mapping of domain errors to answers."""

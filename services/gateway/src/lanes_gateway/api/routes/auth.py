@@ -1,0 +1,64 @@
+"""``/v1/auth/*`` forwarded to the auth service, so clients need one base URL.
+
+Status, body and the headers clients rely on (``Retry-After``,
+``WWW-Authenticate``) pass through unchanged; auth owns the contract.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+
+from lanes_gateway.api.problems import problem_responses
+from lanes_gateway.deps import Resources
+
+router = APIRouter(prefix="/v1/auth", tags=["auth"])
+
+_JSON_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": False,
+        "content": {"application/json": {"schema": {"type": "object"}}},
+    }
+}
+_PASSED_THROUGH = {
+    "description": "Auth's answer, passed through (see the auth service's API).",
+    "content": {"application/json": {}, "application/problem+json": {}},
+}
+
+
+def client_address(request: Request) -> str | None:
+    """The caller's address as the server saw it."""
+    return request.client.host if request.client else None
+
+
+async def forward_to_auth(request: Request, resources: Resources, path: str) -> Response:
+    """Send the request's body to auth's ``path`` and answer what auth answered."""
+    answer = await resources.auth.forward(
+        path, await request.body(), request.headers, client_address(request)
+    )
+    return Response(answer.body, status_code=answer.status, headers=answer.headers)
+
+
+def _proxy(name: str, summary: str) -> None:
+    path = f"/{name}"
+
+    async def endpoint(request: Request, resources: Resources) -> Response:
+        return await forward_to_auth(request, resources, f"{router.prefix}{path}")
+
+    router.add_api_route(
+        path,
+        endpoint,
+        methods=["POST"],
+        name=f"auth_{name}",
+        summary=summary,
+        openapi_extra=_JSON_BODY,
+        responses={"default": _PASSED_THROUGH, **problem_responses(413, 503)},
+        response_class=Response,
+    )
+
+
+_proxy("register", "Register a user (forwarded to auth).")
+_proxy("login", "Log in and get an access token (forwarded to auth).")
+_proxy("refresh", "Exchange a refresh token for new tokens (forwarded to auth).")
+_proxy("logout", "Revoke a refresh token (forwarded to auth).")

@@ -1,0 +1,21 @@
+"""``/v1/queue``: the caller's queue at a glance."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from lanes_common.messages import utc_now
+from lanes_gateway.api.problems import problem_responses
+from lanes_gateway.deps import CurrentUser, Resources
+from lanes_gateway.schemas import QueueSummary
+from lanes_gateway.views import queue_summary
+
+router = APIRouter(prefix="/v1/queue", tags=["queue"])
+
+
+@router.get("", responses=problem_responses(401))
+async def read_queue(user: CurrentUser, resources: Resources) -> QueueSummary:
+    """Counts per state, how many are pending, and how long the oldest queued one has waited."""
+    counts = await resources.store.count_by_state(user.subject)
+    oldest = await resources.store.oldest_queued_at(user.subject)
+    return queue_summary(counts, oldest, utc_now())

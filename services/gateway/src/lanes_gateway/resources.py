@@ -1,0 +1,76 @@
+"""The clients the gateway holds for its lifetime: opened together, closed together."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+
+import httpx
+from pymongo import AsyncMongoClient
+from pymongo.errors import PyMongoError
+
+from lanes_common.documents import REQUESTS_COLLECTION
+from lanes_common.errors import DependencyUnavailableError
+from lanes_common.kafka import AsyncProducer, producer_config
+from lanes_common.mongo import MongoDocument, create_mongo_client
+from lanes_common.tokens import JwksKeySet, TokenVerifier
+from lanes_gateway.auth_client import AuthClient
+from lanes_gateway.config import GatewaySettings
+from lanes_gateway.store import RequestStore
+
+logger = logging.getLogger(__name__)
+
+AUTH_TIMEOUT_SECONDS = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayResources:
+    """Everything a request handler needs beyond the request itself."""
+
+    settings: GatewaySettings
+    producer: AsyncProducer
+    mongo: AsyncMongoClient[MongoDocument]
+    store: RequestStore
+    auth: AuthClient
+    token_verifier: TokenVerifier
+
+
+@asynccontextmanager
+async def open_resources(settings: GatewaySettings) -> AsyncIterator[GatewayResources]:
+    """Open Mongo, the Kafka producer and the auth client; close them all on exit."""
+    async with AsyncExitStack() as stack:
+        mongo = create_mongo_client(settings.mongo_uri)
+        stack.push_async_callback(mongo.close)
+        store = RequestStore(mongo[settings.mongo_database][REQUESTS_COLLECTION])
+        try:
+            await store.ensure_indexes()
+        except PyMongoError as exc:
+            raise DependencyUnavailableError(
+                f"MongoDB at {settings.mongo_uri} did not answer while creating indexes ({exc}); "
+                "start it or point LANES_MONGO_URI at it"
+            ) from exc
+
+        producer = AsyncProducer(
+            producer_config(settings.kafka_bootstrap_servers, client_id="lanes-gateway")
+        )
+        stack.push_async_callback(producer.close)
+
+        http = httpx.AsyncClient(base_url=settings.auth_url, timeout=AUTH_TIMEOUT_SECONDS)
+        stack.push_async_callback(http.aclose)
+        keys = JwksKeySet(settings.jwks_url, http)
+        try:
+            await keys.refresh()
+        except httpx.HTTPError as exc:
+            # Not fatal: auth may start after us; the key set fetches on first use.
+            logger.warning("auth JWKS not available yet at %s: %s", settings.jwks_url, exc)
+
+        yield GatewayResources(
+            settings=settings,
+            producer=producer,
+            mongo=mongo,
+            store=store,
+            auth=AuthClient(http),
+            token_verifier=TokenVerifier(keys, settings.jwt_issuer, settings.jwt_audience),
+        )
