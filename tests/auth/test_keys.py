@@ -101,7 +101,7 @@ def test_empty_folder_without_generation_fails_naming_the_setting(tmp_path: Path
 
 
 def test_missing_folder_without_generation_fails_naming_the_setting(tmp_path: Path) -> None:
-    with pytest.raises(SigningKeyError, match="LANES_AUTH_KEYS_DIR=.*does not exist"):
+    with pytest.raises(SigningKeyError, match=r"LANES_AUTH_KEYS_DIR=.*does not exist"):
         load_key_ring(tmp_path / "absent", generate=False)
 
 

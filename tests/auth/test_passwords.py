@@ -19,7 +19,12 @@ FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 
 @pytest.mark.parametrize(
     "password",
-    ["a" * MIN_PASSWORD_LENGTH, "correct horse battery staple", "x" * MAX_PASSWORD_LENGTH, "пароль-ёжик"],
+    [
+        "a" * MIN_PASSWORD_LENGTH,
+        "correct horse battery staple",
+        "x" * MAX_PASSWORD_LENGTH,
+        "пароль-ёжик",
+    ],
 )
 def test_acceptable_passwords_pass(password: str) -> None:
     check_password_policy(password, "alice", "alice@example.com")
@@ -64,7 +69,8 @@ async def test_unknown_user_verification_always_fails() -> None:
 
 async def test_hashes_made_with_weaker_parameters_need_rehash() -> None:
     weak = await PasswordHashing.create(FAST_HASHER)
-    strong = await PasswordHashing.create(PasswordHasher(time_cost=2, memory_cost=16, parallelism=1))
+    stronger = PasswordHasher(time_cost=2, memory_cost=16, parallelism=1)
+    strong = await PasswordHashing.create(stronger)
     old_hash = await weak.hash("correct horse")
     assert strong.needs_rehash(old_hash)
     assert not weak.needs_rehash(old_hash)
