@@ -45,11 +45,18 @@ class _Credentials(BaseModel):
 class LegacyRegisterBody(_Credentials):
     """``{name, email, password}`` or ``{username, password}``.
 
-    ``name`` is a display name in the seeds; auth keeps no display names, so it
-    is accepted and not forwarded (those users log in by email).
+    ``name`` is a display name in the seeds (it may hold spaces), so it goes to
+    auth as the display name, not as the username; those users log in by email.
     """
 
-    name: str | None = Field(default=None, max_length=256)
+    name: str | None = Field(default=None, max_length=200)
+
+    def auth_payload(self) -> dict[str, str]:
+        """The body for auth's ``/v1/auth/register``: only the fields given."""
+        payload = super().auth_payload()
+        if self.name:
+            payload["name"] = self.name
+        return payload
 
 
 class LegacyLoginBody(_Credentials):

@@ -14,7 +14,7 @@ from lanes_common.kafka import kafka_is_ready
 from lanes_common.logs import configure_logging
 from lanes_common.mongo import mongo_is_ready
 from lanes_common.problems import install_problem_handlers
-from lanes_gateway.api.problems import install_gateway_problem_handler
+from lanes_gateway.api.problems import document_problem_schema, install_gateway_problem_handler
 from lanes_gateway.api.routes import auth, legacy, queue, requests
 from lanes_gateway.body_limit import BodySizeLimitMiddleware
 from lanes_gateway.config import GatewaySettings
@@ -56,6 +56,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     install_problem_handlers(app)
     install_gateway_problem_handler(app)
+    document_problem_schema(app)
     app.include_router(requests.router)
     app.include_router(queue.router)
     app.include_router(auth.router)

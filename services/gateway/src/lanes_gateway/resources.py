@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
 import httpx
 from pymongo import AsyncMongoClient
-from pymongo.errors import PyMongoError
+from pymongo.errors import ConnectionFailure
 
 from lanes_common.documents import REQUESTS_COLLECTION
 from lanes_common.errors import DependencyUnavailableError
@@ -23,6 +25,7 @@ from lanes_gateway.store import RequestStore
 logger = logging.getLogger(__name__)
 
 AUTH_TIMEOUT_SECONDS = 5.0
+_MONGO_RETRY_SECONDS = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +40,22 @@ class GatewayResources:
     token_verifier: TokenVerifier
 
 
+async def prepare_request_store(store: RequestStore, wait_seconds: float) -> None:
+    """Create the indexes, waiting up to ``wait_seconds`` for MongoDB to answer."""
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            await store.ensure_indexes()
+            return
+        except ConnectionFailure as exc:
+            if time.monotonic() >= deadline:
+                # The URI may carry credentials, so the message names the setting instead.
+                raise DependencyUnavailableError(
+                    f"MongoDB (LANES_MONGO_URI) did not answer within {wait_seconds:.0f}s: {exc}"
+                ) from exc
+            await asyncio.sleep(_MONGO_RETRY_SECONDS)
+
+
 @asynccontextmanager
 async def open_resources(settings: GatewaySettings) -> AsyncIterator[GatewayResources]:
     """Open Mongo, the Kafka producer and the auth client; close them all on exit."""
@@ -44,13 +63,7 @@ async def open_resources(settings: GatewaySettings) -> AsyncIterator[GatewayReso
         mongo = create_mongo_client(settings.mongo_uri)
         stack.push_async_callback(mongo.close)
         store = RequestStore(mongo[settings.mongo_database][REQUESTS_COLLECTION])
-        try:
-            await store.ensure_indexes()
-        except PyMongoError as exc:
-            raise DependencyUnavailableError(
-                f"MongoDB at {settings.mongo_uri} did not answer while creating indexes ({exc}); "
-                "start it or point LANES_MONGO_URI at it"
-            ) from exc
+        await prepare_request_store(store, settings.startup_timeout_seconds)
 
         producer = AsyncProducer(
             producer_config(settings.kafka_bootstrap_servers, client_id="lanes-gateway")

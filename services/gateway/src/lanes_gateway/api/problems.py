@@ -43,6 +43,8 @@ def install_gateway_problem_handler(app: FastAPI) -> None:
     app.add_exception_handler(GatewayError, _on_gateway_error)
 
 
+_REF_TEMPLATE = "#/components/schemas/{model}"
+_PROBLEM_REF = _REF_TEMPLATE.format(model="Problem")
 _DESCRIPTIONS = {
     400: "The body is not valid JSON.",
     401: "The bearer token is missing, invalid or expired.",
@@ -58,9 +60,24 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` entries documenting problem-details answers."""
     return {
         status: {
-            "model": Problem,
             "description": _DESCRIPTIONS[status],
-            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": _PROBLEM_REF}}},
         }
         for status in statuses
     }
+
+
+def document_problem_schema(app: FastAPI) -> None:
+    """Add the `Problem` schema that `problem_responses` refers to to the app's OpenAPI."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+            schemas["Problem"] = Problem.model_json_schema(ref_template=_REF_TEMPLATE)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    # FastAPI's documented way to extend the generated schema.
+    app.openapi = openapi  # type: ignore[method-assign]
