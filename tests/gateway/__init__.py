@@ -1,0 +1,1 @@
+"""Tests of the gateway service (lanes_gateway)."""

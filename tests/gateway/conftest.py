@@ -1,0 +1,208 @@
+"""A real auth and a real gateway process on the session's Kafka and FerretDB.
+
+The stack is started once for the gateway tests, with its own topic and
+database. Each test registers its own users, so tests do not see each
+other's requests. The signing key is written into auth's key folder here, so
+tests can also mint tokens auth never issued (expired, wrong audience).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+from confluent_kafka import Consumer, Message
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from lanes_devstack.infra import LocalInfra
+from lanes_devstack.process import free_port
+from lanes_devstack.services import RunningService, start_service
+
+ISSUER = "lanes-auth-test"
+AUDIENCE = "lanes-test"
+PASSWORD = "correct horse battery"
+
+
+@dataclass(frozen=True)
+class TestUser:
+    """A registered user and a valid access token for them."""
+
+    __test__ = False
+
+    id: str
+    username: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The Authorization header for this user."""
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@dataclass
+class GatewayStack:
+    """The running services and what tests need to reach past the gateway."""
+
+    gateway: RunningService
+    auth: RunningService
+    topic: str
+    kafka_bootstrap_servers: str
+    signing_key: Ed25519PrivateKey
+    kid: str
+
+    @property
+    def url(self) -> str:
+        """The gateway's base URL."""
+        return self.gateway.url
+
+    def client(self) -> httpx.Client:
+        """An HTTP client for the gateway."""
+        return httpx.Client(base_url=self.url, timeout=30.0)
+
+    def new_user(self) -> TestUser:
+        """Register a fresh user through the gateway and log them in."""
+        username = f"u{uuid.uuid4().hex[:12]}"
+        with self.client() as http:
+            registered = http.post(
+                "/v1/auth/register", json={"username": username, "password": PASSWORD}
+            )
+            assert registered.status_code == 201, registered.text
+            login = http.post("/v1/auth/login", json={"username": username, "password": PASSWORD})
+            assert login.status_code == 200, login.text
+        return TestUser(registered.json()["id"], username, login.json()["access_token"])
+
+    def mint_token(self, subject: str, **overrides: Any) -> str:
+        """A token signed with auth's real key; ``overrides`` replace claims (None drops one)."""
+        now = int(time.time())
+        claims: dict[str, Any] = {
+            "sub": subject,
+            "iss": ISSUER,
+            "aud": AUDIENCE,
+            "iat": now,
+            "nbf": now,
+            "exp": now + 300,
+            "jti": uuid.uuid4().hex,
+        }
+        claims.update(overrides)
+        claims = {name: value for name, value in claims.items() if value is not None}
+        return jwt.encode(claims, self.signing_key, algorithm="EdDSA", headers={"kid": self.kid})
+
+    def records(self, request_ids: set[str], timeout: float = 30.0) -> dict[str, Message]:
+        """The records on the topic with these request ids, read from the beginning."""
+        consumer = Consumer(
+            {
+                "bootstrap.servers": self.kafka_bootstrap_servers,
+                "group.id": f"test-{uuid.uuid4().hex}",
+                "auto.offset.reset": "earliest",
+                "enable.auto.commit": False,
+            }
+        )
+        found: dict[str, Message] = {}
+        try:
+            consumer.subscribe([self.topic])
+            deadline = time.monotonic() + timeout
+            while set(found) != request_ids and time.monotonic() < deadline:
+                record = consumer.poll(0.5)
+                if record is None or record.error() is not None:
+                    continue
+                headers = dict(record.headers() or [])
+                request_id = headers.get("lanes-request-id", b"").decode()
+                if request_id in request_ids:
+                    found[request_id] = record
+        finally:
+            consumer.close()
+        return found
+
+
+def write_signing_key(keys_dir: Path) -> Ed25519PrivateKey:
+    """Put a fresh Ed25519 key where auth reads its signing keys, and return it."""
+    key = Ed25519PrivateKey.generate()
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    (keys_dir / "signing.pem").write_bytes(pem)
+    return key
+
+
+TOPIC_PARTITIONS = 3
+
+
+@pytest.fixture(scope="package")
+def gateway_stack(
+    infra: LocalInfra, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[GatewayStack]:
+    """Auth and gateway as real processes, on a fresh topic and database."""
+    name = f"t{uuid.uuid4().hex[:12]}"
+    topic = f"{name}.requests"
+    infra.create_topics([topic], partitions=TOPIC_PARTITIONS)
+    keys_dir = tmp_path_factory.mktemp("auth-keys")
+    signing_key = write_signing_key(keys_dir)
+    log_dir = tmp_path_factory.mktemp("logs")
+    common = {
+        "LANES_KAFKA_BOOTSTRAP_SERVERS": infra.kafka_bootstrap_servers,
+        "LANES_MONGO_URI": infra.mongo_uri,
+        "LANES_MONGO_DATABASE": name,
+        "LANES_REQUESTS_TOPIC": topic,
+        "LANES_JWT_ISSUER": ISSUER,
+        "LANES_JWT_AUDIENCE": AUDIENCE,
+        "LANES_LOG_FORMAT": "text",
+    }
+    auth_port = free_port()
+    auth = start_service(
+        "auth",
+        auth_port,
+        {
+            **common,
+            "LANES_AUTH_HOST": "127.0.0.1",
+            "LANES_AUTH_PORT": str(auth_port),
+            "LANES_AUTH_KEYS_DIR": str(keys_dir),
+            "LANES_AUTH_GENERATE_KEYS": "true",
+        },
+        log_dir,
+    )
+    try:
+        gateway_port = free_port()
+        gateway = start_service(
+            "gateway",
+            gateway_port,
+            {
+                **common,
+                "LANES_GATEWAY_HOST": "127.0.0.1",
+                "LANES_GATEWAY_PORT": str(gateway_port),
+                "LANES_AUTH_URL": auth.url,
+            },
+            log_dir,
+        )
+    except BaseException:
+        auth.stop()
+        raise
+    try:
+        jwks = httpx.get(f"{auth.url}/.well-known/jwks.json", timeout=5.0).json()
+        yield GatewayStack(
+            gateway=gateway,
+            auth=auth,
+            topic=topic,
+            kafka_bootstrap_servers=infra.kafka_bootstrap_servers,
+            signing_key=signing_key,
+            kid=jwks["keys"][0]["kid"],
+        )
+    finally:
+        gateway.stop()
+        auth.stop()
+
+
+@pytest.fixture
+def client(gateway_stack: GatewayStack) -> Iterator[httpx.Client]:
+    """An HTTP client for the gateway."""
+    with gateway_stack.client() as http:
+        yield http
