@@ -51,3 +51,13 @@ def test_an_invalid_value_is_named_by_its_variable(monkeypatch: pytest.MonkeyPat
     with pytest.raises(ValidationError) as caught:
         AuthSettings()  # type: ignore[call-arg]
     assert describe_settings_error(caught.value).startswith("LANES_AUTH_PORT is invalid")
+
+
+@pytest.mark.parametrize("value", ["", "  "])
+def test_an_empty_keys_folder_is_refused_rather_than_meaning_the_cwd(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("LANES_AUTH_KEYS_DIR", value)
+    with pytest.raises(ValidationError) as caught:
+        AuthSettings()  # type: ignore[call-arg]
+    assert describe_settings_error(caught.value).startswith("LANES_AUTH_KEYS_DIR is invalid")

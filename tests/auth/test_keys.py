@@ -122,9 +122,20 @@ def test_generation_creates_a_private_folder_and_file(tmp_path: Path) -> None:
 
 def test_generation_tightens_an_existing_empty_folder(tmp_path: Path) -> None:
     keys_dir = tmp_path / "keys"
-    keys_dir.mkdir(mode=0o755)
+    keys_dir.mkdir()
+    keys_dir.chmod(0o755)
     generate_signing_key(keys_dir)
     assert stat.S_IMODE(keys_dir.stat().st_mode) == 0o700
+
+
+def test_generation_leaves_the_mode_of_a_folder_with_other_files_alone(tmp_path: Path) -> None:
+    keys_dir = tmp_path / "shared"
+    keys_dir.mkdir(mode=0o755)
+    keys_dir.chmod(0o755)
+    (keys_dir / "README").write_text("the operator's folder")
+    path = generate_signing_key(keys_dir)
+    assert stat.S_IMODE(keys_dir.stat().st_mode) == 0o755
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
 def test_existing_keys_are_used_and_nothing_is_generated(tmp_path: Path) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 
 from lanes_common.settings import LanesSettings
 
@@ -18,6 +18,14 @@ class AuthSettings(LanesSettings):
     auth_keys_dir: Path
     auth_generate_keys: bool = False
     access_token_ttl_seconds: int = Field(default=900, ge=1, le=86_400)
+
+    @field_validator("auth_keys_dir", mode="before")
+    @classmethod
+    def _keys_dir_is_named(cls, value: object) -> object:
+        # An empty value would become Path("."): keys written into whatever the cwd is.
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("must name a folder, not be empty")
+        return value
 
 
 def describe_settings_error(error: ValidationError) -> str:

@@ -143,10 +143,14 @@ def key_files(keys_dir: Path) -> list[Path]:
 
 
 def generate_signing_key(keys_dir: Path) -> Path:
-    """Write a new Ed25519 key into ``keys_dir`` (folder 0700, file 0600); return its path."""
-    keys_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    # The folder holds a private key from now on: nobody else may list or open it.
-    keys_dir.chmod(0o700)
+    """Write a new Ed25519 key into ``keys_dir`` (file 0600; a new or empty folder becomes 0700)."""
+    if not keys_dir.exists():
+        keys_dir.mkdir(mode=0o700, parents=True)
+        keys_dir.chmod(0o700)  # mkdir's mode is filtered by the umask
+    elif not any(keys_dir.iterdir()):
+        # It holds only a private key from now on: nobody else may list it. A folder
+        # with other files in it is the operator's, and its mode is theirs to choose.
+        keys_dir.chmod(0o700)
     private_key = Ed25519PrivateKey.generate()
     pem = private_key.private_bytes(
         serialization.Encoding.PEM,
