@@ -130,7 +130,9 @@ def write_signing_key(keys_dir: Path) -> Ed25519PrivateKey:
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    (keys_dir / "signing.pem").write_bytes(pem)
+    path = keys_dir / "signing.pem"
+    path.write_bytes(pem)
+    path.chmod(0o600)  # auth warns about private keys other users can read
     return key
 
 

@@ -75,4 +75,5 @@ def run() -> None:
         host=settings.gateway_host,
         port=settings.gateway_port,
         log_config=None,
+        server_header=False,
     )
