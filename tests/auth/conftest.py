@@ -48,14 +48,22 @@ def start_auth(
 
 
 @pytest.fixture(scope="module")
+def auth_database() -> str:
+    """The database of the module's auth process."""
+    return f"t{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture(scope="module")
 def auth_service(
-    infra: LocalInfra, tmp_path_factory: pytest.TempPathFactory
+    infra: LocalInfra, tmp_path_factory: pytest.TempPathFactory, auth_database: str
 ) -> Iterator[RunningService]:
     """One auth process (own database, generated key) shared by a test module.
 
-    Its tests stay independent by registering users under names no other test uses.
+    Its tests stay independent by registering users under names no other test
+    uses, and by failing logins from client addresses of their own (auth
+    trusts X-Forwarded-For from loopback, as it does from a local gateway).
     """
-    service = start_auth(infra, tmp_path_factory.mktemp("auth"))
+    service = start_auth(infra, tmp_path_factory.mktemp("auth"), database=auth_database)
     yield service
     stop_cleanly(service)
 

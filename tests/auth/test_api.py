@@ -122,12 +122,16 @@ def test_wrong_password_and_unknown_user_answer_identically(
 
     def attempt(login: str, password: str) -> tuple[httpx.Response, float]:
         started = time.perf_counter()
-        response = auth.post("/v1/auth/login", json={"login": login, "password": password})
+        response = auth.post(
+            "/v1/auth/login",
+            json={"login": login, "password": password},
+            headers={"x-forwarded-for": "192.0.2.10"},
+        )
         return response, time.perf_counter() - started
 
     wrong_password, wrong_password_times = [], []
     unknown_user, unknown_user_times = [], []
-    for _ in range(5):
+    for _ in range(4):  # under the per-account limit of 5
         response, elapsed = attempt(unique_name, "not the password")
         wrong_password.append(response)
         wrong_password_times.append(elapsed)
@@ -243,7 +247,8 @@ def test_openapi_documents_models_and_error_responses(auth: httpx.Client) -> Non
     spec = auth.get("/openapi.json").json()
     expected = {
         ("/v1/auth/register", "post"): {"201", "400", "409", "422"},
-        ("/v1/auth/login", "post"): {"200", "400", "401", "422"},
+        ("/v1/auth/login", "post"): {"200", "400", "401", "422", "429"},
+        ("/v1/auth/refresh", "post"): {"200", "400", "401", "422"},
         ("/.well-known/jwks.json", "get"): {"200"},
     }
     for (path, method), statuses in expected.items():
@@ -255,6 +260,8 @@ def test_openapi_documents_models_and_error_responses(auth: httpx.Client) -> Non
         for status in statuses - {success}:
             assert PROBLEM_MEDIA_TYPE in operation["responses"][status]["content"]
     assert "Problem" in spec["components"]["schemas"]
+    assert "Retry-After" in spec["paths"]["/v1/auth/login"]["post"]["responses"]["429"]["headers"]
+    assert set(spec["paths"]["/v1/auth/logout"]["post"]["responses"]) >= {"204", "422"}
 
 
 def test_the_password_never_reaches_the_log(
@@ -262,9 +269,12 @@ def test_the_password_never_reaches_the_log(
 ) -> None:
     secret = f"pw-{unique_name}-do-not-log"
     auth.post("/v1/auth/register", json={"username": unique_name, "password": secret})
-    auth.post("/v1/auth/login", json={"login": unique_name, "password": secret})
-    auth.post("/v1/auth/login", json={"login": unique_name, "password": secret + "x"})
-    auth.post("/v1/auth/login", json={"login": f"{unique_name}x", "password": secret})
+    elsewhere = {"x-forwarded-for": "192.0.2.20"}
+    auth.post("/v1/auth/login", json={"login": unique_name, "password": secret}, headers=elsewhere)
+    for login, password in ((unique_name, secret + "x"), (f"{unique_name}x", secret)):
+        auth.post(
+            "/v1/auth/login", json={"login": login, "password": password}, headers=elsewhere
+        )
     # Failing validation must not echo it either.
     auth.post("/v1/auth/register", json={"username": unique_name, "password": secret * 20})
     auth.post("/v1/auth/register", json={"username": secret, "password": secret})

@@ -18,6 +18,13 @@ class AuthSettings(LanesSettings):
     auth_keys_dir: Path
     auth_generate_keys: bool = False
     access_token_ttl_seconds: int = Field(default=900, ge=1, le=86_400)
+    refresh_token_ttl_seconds: int = Field(default=14 * 86_400, ge=60)
+    # Brute-force limits: failed logins per account and per client address in a window.
+    auth_login_max_failures_per_account: int = Field(default=5, ge=1)
+    auth_login_max_failures_per_address: int = Field(default=30, ge=1)
+    auth_login_failure_window_seconds: int = Field(default=300, ge=1)
+    # Proxies (the gateway) whose X-Forwarded-For names the real client address.
+    auth_trusted_proxies: str = "127.0.0.1"
 
     @field_validator("auth_keys_dir", mode="before")
     @classmethod

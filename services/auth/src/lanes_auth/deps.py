@@ -11,7 +11,8 @@ from pymongo import AsyncMongoClient
 from lanes_auth.accounts import Accounts
 from lanes_auth.config import AuthSettings
 from lanes_auth.keys import KeyRing
-from lanes_auth.tokens import AccessTokenIssuer
+from lanes_auth.refresh import RefreshTokenStore
+from lanes_auth.sessions import Sessions
 from lanes_common.mongo import MongoDocument
 
 
@@ -23,7 +24,8 @@ class AuthResources:
     mongo: AsyncMongoClient[MongoDocument]
     keys: KeyRing
     accounts: Accounts
-    access_tokens: AccessTokenIssuer
+    sessions: Sessions
+    refresh_tokens: RefreshTokenStore
 
 
 def get_resources(request: Request) -> AuthResources:
@@ -41,11 +43,11 @@ def get_key_ring(request: Request) -> KeyRing:
     return get_resources(request).keys
 
 
-def get_access_tokens(request: Request) -> AccessTokenIssuer:
-    """The access-token issuer."""
-    return get_resources(request).access_tokens
+def get_sessions(request: Request) -> Sessions:
+    """Login sessions: token pairs, refresh and logout."""
+    return get_resources(request).sessions
 
 
 AccountsDep = Annotated[Accounts, Depends(get_accounts)]
 KeyRingDep = Annotated[KeyRing, Depends(get_key_ring)]
-AccessTokensDep = Annotated[AccessTokenIssuer, Depends(get_access_tokens)]
+SessionsDep = Annotated[Sessions, Depends(get_sessions)]

@@ -39,3 +39,15 @@ class UserExistsError(AuthError):
 
 class InvalidCredentialsError(AuthError):
     """Unknown user or wrong password: deliberately the same error for both."""
+
+
+class InvalidRefreshTokenError(AuthError):
+    """The refresh token is unknown, expired, already used or revoked (one error for all)."""
+
+
+class LoginThrottledError(AuthError):
+    """Too many failed logins for this account or address; retry after ``retry_after`` s."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many failed logins; retry in {retry_after} s")
+        self.retry_after = retry_after

@@ -39,6 +39,11 @@ def is_email(login: str) -> bool:
     return "@" in login
 
 
+def login_key(login: str) -> str:
+    """The account a login name denotes, as one comparable string (whether it exists or not)."""
+    return f"email:{email_key(login)}" if is_email(login) else f"username:{username_key(login)}"
+
+
 @dataclass(frozen=True, slots=True)
 class User:
     """One account as stored."""

@@ -9,7 +9,14 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from lanes_auth.errors import AuthError, InvalidCredentialsError, InvalidInputError, UserExistsError
+from lanes_auth.errors import (
+    AuthError,
+    InvalidCredentialsError,
+    InvalidInputError,
+    InvalidRefreshTokenError,
+    LoginThrottledError,
+    UserExistsError,
+)
 from lanes_common.problems import PROBLEM_MEDIA_TYPE, Problem, problem_response
 
 logger = logging.getLogger(__name__)
@@ -29,6 +36,15 @@ async def _on_auth_error(_: Request, exc: Exception) -> JSONResponse:
         return problem_response(409, "user_exists", str(exc))
     if isinstance(exc, InvalidCredentialsError):
         return problem_response(401, "invalid_credentials", INVALID_CREDENTIALS_DETAIL)
+    if isinstance(exc, InvalidRefreshTokenError):
+        return problem_response(
+            401, "invalid_refresh_token", "refresh token is invalid, expired or revoked"
+        )
+    if isinstance(exc, LoginThrottledError):
+        return problem_response(
+            429, "too_many_attempts", "too many failed logins; try again later",
+            {"Retry-After": str(exc.retry_after)},
+        )
     # An AuthError nobody mapped is a bug: answer like any unexpected error.
     logger.error("unmapped auth error", exc_info=exc)
     return problem_response(500, "internal_error", "internal server error")
@@ -41,25 +57,36 @@ def install_auth_error_handlers(app: FastAPI) -> None:
 
 _DESCRIPTIONS = {
     400: "The body is not valid JSON.",
-    401: "Unknown login name or wrong password (deliberately indistinguishable).",
+    401: "The credentials or token are not valid (without saying which part is wrong).",
     409: "The username or email is already registered.",
     422: "A field is missing or invalid; `errors` names it.",
-    429: "Too many attempts; retry after `Retry-After` seconds.",
+    429: "Too many failed logins for this account or address; retry after `Retry-After` s.",
+}
+
+
+_HEADERS = {
+    429: {
+        "Retry-After": {
+            "description": "Seconds to wait before trying again.",
+            "schema": {"type": "integer"},
+        }
+    },
 }
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` entries for error statuses answered as problem details."""
-    return {
-        status: {
+    responses: dict[int | str, dict[str, Any]] = {}
+    for status in statuses:
+        responses[status] = {
             "description": _DESCRIPTIONS.get(status, HTTPStatus(status).phrase),
             "content": {
                 PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}},
             },
         }
-        for status in statuses
-    }
-
+        if status in _HEADERS:
+            responses[status]["headers"] = _HEADERS[status]
+    return responses
 
 
 def document_problem_schema(app: FastAPI) -> None:

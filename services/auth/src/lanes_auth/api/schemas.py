@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from lanes_auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+from lanes_auth.refresh import MAX_REFRESH_TOKEN_LENGTH
 
 MAX_EMAIL_LENGTH = 254  # RFC 5321's limit on a forward path
 USERNAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{2,63}$"
@@ -91,12 +92,37 @@ class LoginRequest(BaseModel):
 
 
 class TokenResponse(BaseModel):
-    """An access token, in the OAuth 2 shape plus ``token`` for older clients."""
+    """An access and a refresh token, in the OAuth 2 shape plus ``token`` for older clients."""
 
     access_token: str = Field(description="EdDSA-signed JWT; send it as `Authorization: Bearer`.")
     token_type: Literal["bearer"] = "bearer"  # noqa: S105  (the OAuth 2 token type, not a secret)
     expires_in: int = Field(description="Seconds until the access token expires.")
     token: str = Field(description="The same JWT as `access_token`, for legacy clients.")
+    refresh_token: str = Field(
+        description="Opaque; `POST /v1/auth/refresh` spends it for a new pair. Single use."
+    )
+    refresh_expires_in: int = Field(description="Seconds until the refresh token expires.")
+
+
+RefreshToken = Annotated[
+    str, Field(min_length=1, max_length=MAX_REFRESH_TOKEN_LENGTH, repr=False)
+]
+
+
+class RefreshRequest(BaseModel):
+    """A refresh token to spend."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    refresh_token: RefreshToken
+
+
+class LogoutRequest(BaseModel):
+    """The refresh token of the session to end."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    refresh_token: RefreshToken
 
 
 class Jwk(BaseModel):

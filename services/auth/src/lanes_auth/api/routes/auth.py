@@ -1,15 +1,35 @@
-"""Accounts and tokens: register and log in."""
+"""Accounts and sessions: register, log in, refresh, log out."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Request, Response, status
 
 from lanes_auth.api.errors import problem_responses
-from lanes_auth.api.schemas import LoginRequest, RegisterRequest, RegisterResponse, TokenResponse
-from lanes_auth.deps import AccessTokensDep, AccountsDep
+from lanes_auth.api.schemas import (
+    LoginRequest,
+    LogoutRequest,
+    RefreshRequest,
+    RegisterRequest,
+    RegisterResponse,
+    TokenResponse,
+)
+from lanes_auth.deps import AccountsDep, SessionsDep
 from lanes_auth.errors import InvalidInputError
+from lanes_auth.sessions import TokenPair
 
 router = APIRouter(prefix="/v1/auth", tags=["auth"])
+
+
+def _token_response(pair: TokenPair, response: Response) -> TokenResponse:
+    # RFC 6749 §5.1: responses carrying tokens must not be cached.
+    response.headers["Cache-Control"] = "no-store"
+    return TokenResponse(
+        access_token=pair.access.token,
+        expires_in=pair.access.expires_in,
+        token=pair.access.token,
+        refresh_token=pair.refresh.token,
+        refresh_expires_in=pair.refresh.expires_in,
+    )
 
 
 @router.post(
@@ -29,19 +49,42 @@ async def register(body: RegisterRequest, accounts: AccountsDep) -> RegisterResp
 @router.post(
     "/login",
     response_model=TokenResponse,
-    responses=problem_responses(400, 401, 422),
+    responses=problem_responses(400, 401, 422, 429),
 )
 async def login(
-    body: LoginRequest, accounts: AccountsDep, access_tokens: AccessTokensDep, response: Response
+    body: LoginRequest,
+    request: Request,
+    response: Response,
+    accounts: AccountsDep,
+    sessions: SessionsDep,
 ) -> TokenResponse:
-    """Exchange a username or email and its password for an access token."""
+    """Exchange a username or email and its password for an access and a refresh token."""
     login_name = body.login_name()
     if login_name is None:
         raise InvalidInputError("login", "one of login, username or email is required")
-    user = await accounts.authenticate(login_name, body.password)
-    issued = access_tokens.issue(user.id, user.username)
-    # RFC 6749 §5.1: responses carrying tokens must not be cached.
-    response.headers["Cache-Control"] = "no-store"
-    return TokenResponse(
-        access_token=issued.token, expires_in=issued.expires_in, token=issued.token
-    )
+    # uvicorn has already replaced this with X-Forwarded-For when a trusted proxy sent it.
+    client_address = request.client.host if request.client else None
+    user = await accounts.authenticate(login_name, body.password, client_address)
+    return _token_response(await sessions.start(user), response)
+
+
+@router.post(
+    "/refresh",
+    response_model=TokenResponse,
+    responses=problem_responses(400, 401, 422),
+)
+async def refresh(body: RefreshRequest, response: Response, sessions: SessionsDep) -> TokenResponse:
+    """Spend a refresh token for a new access and refresh token (each refresh token works once)."""
+    return _token_response(await sessions.renew(body.refresh_token), response)
+
+
+@router.post(
+    "/logout",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=problem_responses(400, 422),
+)
+async def logout(body: LogoutRequest, sessions: SessionsDep) -> Response:
+    """End the session of a refresh token; an unknown token is ignored."""
+    await sessions.end(body.refresh_token)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
