@@ -32,19 +32,31 @@ def kustomize_binary() -> Path:
 
 
 def ensure_kustomize() -> list[str]:
-    """The command that builds a kustomization: ``[kustomize, "build"]``, provisioned if needed."""
+    """The command that builds a kustomization: ``[kustomize, "build"]``, provisioned if needed.
+
+    Falls back to ``kubectl kustomize`` when Go is missing or the build fails
+    and kubectl is on PATH; otherwise fails saying what to install.
+    """
     binary = kustomize_binary()
     if binary.exists():
         return [str(binary), "build"]
+    kubectl = shutil.which("kubectl")
     go = shutil.which("go")
-    if go is None:
-        kubectl = shutil.which("kubectl")
+    try:
+        if go is None:
+            raise DevstackError(
+                "Neither 'go' (to build kustomize) nor 'kubectl' (whose kustomize would do) is "
+                "on PATH. Install Go 1.22+ (https://go.dev/doc/install, or apt-get install golang)."
+            )
+        _go_install(go, binary)
+    except DevstackError:
         if kubectl is not None:
             return [kubectl, "kustomize"]
-        raise DevstackError(
-            "Neither 'go' (to build kustomize) nor 'kubectl' (whose kustomize would do) is on "
-            "PATH. Install Go 1.22+ (https://go.dev/doc/install, or apt-get install golang)."
-        )
+        raise
+    return [str(binary), "build"]
+
+
+def _go_install(go: str, binary: Path) -> None:
     binary.parent.mkdir(parents=True, exist_ok=True)
     # Build into a private folder and rename: two sessions provisioning at
     # once never see a half-written binary.
@@ -64,7 +76,6 @@ def ensure_kustomize() -> list[str]:
                 f"(is proxy.golang.org reachable?):\n{tail}"
             )
         os.replace(Path(gobin) / "kustomize", binary)
-    return [str(binary), "build"]
 
 
 def build(command: list[str], kustomization: Path) -> list[Manifest]:
