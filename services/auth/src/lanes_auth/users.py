@@ -8,11 +8,13 @@ only one of the two.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from email_validator import EmailNotValidError, validate_email
 from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
@@ -30,7 +32,14 @@ def username_key(username: str) -> str:
 
 
 def email_key(email: str) -> str:
-    """The form an email address is compared and indexed in (the whole address, lowercased)."""
+    """The form an email address is compared and indexed in: normalised, then case-folded.
+
+    Normalising the way registration does (IDNA domains in Unicode form, NFC)
+    lets ``ü@xn--exmple-cua.com`` log in as ``ü@exämple.com``.
+    """
+    # A name registration would not accept as an address is compared as it is.
+    with contextlib.suppress(EmailNotValidError):
+        email = validate_email(email, check_deliverability=False).normalized
     return email.casefold()
 
 

@@ -1,0 +1,122 @@
+"""What the auth app opens at startup and closes at shutdown, wired together once."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from pymongo import AsyncMongoClient
+from pymongo.errors import ConnectionFailure, PyMongoError
+
+from lanes_auth.accounts import Accounts
+from lanes_auth.config import AuthSettings
+from lanes_auth.keys import KeyRing
+from lanes_auth.passwords import PasswordHashing
+from lanes_auth.refresh import (
+    REFRESH_FAMILIES_COLLECTION,
+    REFRESH_SPENDS_COLLECTION,
+    REFRESH_TOKENS_COLLECTION,
+    RefreshTokenStore,
+)
+from lanes_auth.sessions import Sessions
+from lanes_auth.throttle import LoginThrottle
+from lanes_auth.tokens import AccessTokenIssuer
+from lanes_auth.users import UserStore
+from lanes_common.documents import USERS_COLLECTION
+from lanes_common.errors import DependencyUnavailableError
+from lanes_common.mongo import MongoDocument, create_mongo_client
+
+logger = logging.getLogger(__name__)
+
+_MONGO_RETRY_SECONDS = 0.5
+_PURGE_INTERVAL_SECONDS = 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class AuthResources:
+    """Everything the lifespan opens, in one typed object on ``app.state.resources``."""
+
+    settings: AuthSettings
+    mongo: AsyncMongoClient[MongoDocument]
+    keys: KeyRing
+    accounts: Accounts
+    sessions: Sessions
+
+
+async def prepare_collections(
+    users: UserStore, refresh_tokens: RefreshTokenStore, wait_seconds: float
+) -> None:
+    """Create auth's indexes, waiting up to ``wait_seconds`` for MongoDB to answer."""
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            await users.ensure_indexes()
+            await refresh_tokens.ensure_indexes()
+            return
+        except ConnectionFailure as exc:
+            if time.monotonic() >= deadline:
+                # The URI may carry credentials, so the message names the setting instead.
+                raise DependencyUnavailableError(
+                    f"MongoDB (LANES_MONGO_URI) did not answer within {wait_seconds:.0f}s: {exc}"
+                ) from exc
+            await asyncio.sleep(_MONGO_RETRY_SECONDS)
+
+
+async def purge_expired_forever(refresh_tokens: RefreshTokenStore) -> None:
+    """Delete expired refresh tokens periodically (FerretDB has no TTL indexes)."""
+    while True:
+        try:
+            purged = await refresh_tokens.purge_expired()
+            if purged:
+                logger.info("purged expired refresh tokens", extra={"count": purged})
+        except PyMongoError:
+            logger.warning("purging expired refresh tokens failed", exc_info=True)
+        await asyncio.sleep(_PURGE_INTERVAL_SECONDS)
+
+
+@asynccontextmanager
+async def open_resources(settings: AuthSettings, keys: KeyRing) -> AsyncIterator[AuthResources]:
+    """Connect to MongoDB, prepare the collections and wire the services; close on exit."""
+    mongo = create_mongo_client(settings.mongo_uri)
+    try:
+        database = mongo[settings.mongo_database]
+        users = UserStore(database[USERS_COLLECTION])
+        refresh_tokens = RefreshTokenStore(
+            database[REFRESH_TOKENS_COLLECTION],
+            database[REFRESH_SPENDS_COLLECTION],
+            database[REFRESH_FAMILIES_COLLECTION],
+            ttl_seconds=settings.refresh_token_ttl_seconds,
+        )
+        await prepare_collections(users, refresh_tokens, settings.startup_timeout_seconds)
+        throttle = LoginThrottle(
+            per_account=settings.auth_login_max_failures_per_account,
+            per_address=settings.auth_login_max_failures_per_address,
+            window_seconds=settings.auth_login_failure_window_seconds,
+        )
+        access_tokens = AccessTokenIssuer(
+            keys,
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+            ttl_seconds=settings.access_token_ttl_seconds,
+        )
+        resources = AuthResources(
+            settings=settings,
+            mongo=mongo,
+            keys=keys,
+            accounts=Accounts(users, await PasswordHashing.create(), throttle),
+            sessions=Sessions(users, access_tokens, refresh_tokens),
+        )
+        purger = asyncio.create_task(purge_expired_forever(refresh_tokens))
+        try:
+            yield resources
+        finally:
+            purger.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await purger
+    finally:
+        await mongo.close()
