@@ -169,6 +169,8 @@ def gateway_stack(
             "LANES_AUTH_PORT": str(auth_port),
             "LANES_AUTH_KEYS_DIR": str(keys_dir),
             "LANES_AUTH_GENERATE_KEYS": "true",
+            # Every test client is 127.0.0.1: per address, the suite would share one budget.
+            "LANES_AUTH_LOGIN_MAX_FAILURES_PER_ADDRESS": "1000",
         },
         log_dir,
     )

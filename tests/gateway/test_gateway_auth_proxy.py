@@ -11,6 +11,9 @@ from tests.gateway.conftest import PASSWORD, GatewayStack
 
 pytestmark = pytest.mark.integration
 
+# Auth allows 5 failed logins per account in its window (LANES_AUTH_LOGIN_MAX_FAILURES_*).
+LOGIN_ATTEMPTS = 10
+
 
 def test_register_and_login_pass_through(gateway_stack: GatewayStack, client: httpx.Client) -> None:
     username = f"p{uuid.uuid4().hex[:10]}"
@@ -62,3 +65,41 @@ def test_forwarded_login_is_size_limited(client: httpx.Client) -> None:
     answer = client.post("/v1/auth/login", json={"username": "u", "password": "p" * 70_000})
 
     assert answer.status_code == 413
+
+
+def test_refresh_and_logout_pass_through(gateway_stack: GatewayStack, client: httpx.Client) -> None:
+    user = gateway_stack.new_user()
+    login = client.post("/v1/auth/login", json={"username": user.username, "password": PASSWORD})
+    first = login.json()["refresh_token"]
+
+    renewed = client.post("/v1/auth/refresh", json={"refresh_token": first})
+    reused = client.post("/v1/auth/refresh", json={"refresh_token": first})
+    logout = client.post("/v1/auth/logout", json={"refresh_token": renewed.json()["refresh_token"]})
+
+    assert renewed.status_code == 200, renewed.text
+    assert renewed.json()["refresh_token"] != first
+    queue = client.get(
+        "/v1/queue", headers={"Authorization": f"Bearer {renewed.json()['access_token']}"}
+    )
+    assert queue.status_code == 200
+    assert reused.status_code == 401
+    assert (logout.status_code, logout.content) == (204, b"")
+
+
+@pytest.mark.parametrize("path", ["/v1/auth/login", "/login", "/api/login"])
+def test_login_rate_limit_passes_through_with_retry_after(
+    gateway_stack: GatewayStack, client: httpx.Client, path: str
+) -> None:
+    user = gateway_stack.new_user()
+    wrong = {"username": user.username, "password": "wrong-password"}
+
+    statuses = []
+    for _ in range(LOGIN_ATTEMPTS):
+        answer = client.post(path, json=wrong)
+        statuses.append(answer.status_code)
+        if answer.status_code == 429:
+            break
+
+    assert statuses[-1] == 429, statuses
+    assert int(answer.headers["retry-after"]) > 0
+    assert answer.headers["content-type"] == "application/problem+json"
