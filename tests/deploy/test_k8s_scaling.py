@@ -51,6 +51,9 @@ def test_scaled_object_has_keda_required_fields(
     assert all(isinstance(v, str) for v in metadata.values()), metadata
     assert int(metadata["lagThreshold"]) > 0
     assert metadata.get("allowIdleConsumers", "false") == "false"
+    # Kafka 4 refuses the pre-2.1 protocol of KEDA's default client version (1.0.0).
+    version = tuple(int(part) for part in metadata.get("version", "1.0.0").split("."))
+    assert version >= (2, 1, 0), f"KEDA would talk Kafka {version} to a Kafka 4 broker"
     assert 1 <= spec["minReplicaCount"] <= spec["maxReplicaCount"]
 
 
