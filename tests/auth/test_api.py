@@ -15,10 +15,9 @@ from lanes_common.problems import PROBLEM_MEDIA_TYPE
 from lanes_common.tokens import JwksKeySet, TokenVerifier
 from lanes_devstack.services import RunningService
 
+from .processes import AUDIENCE, ISSUER, PASSWORD
+
 pytestmark = pytest.mark.integration
-
-PASSWORD = "correct horse battery"
-
 
 def _register(auth: httpx.Client, **body: Any) -> httpx.Response:
     return auth.post("/v1/auth/register", json={"password": PASSWORD, **body})
@@ -225,7 +224,7 @@ async def test_a_login_token_passes_the_shared_verifier_with_the_served_jwks(
         )
         token = login.json()["access_token"]
         keys = JwksKeySet(f"{auth_service.url}/.well-known/jwks.json", http)
-        verifier = TokenVerifier(keys, issuer="lanes-auth-test", audience="lanes-test")
+        verifier = TokenVerifier(keys, issuer=ISSUER, audience=AUDIENCE)
         claims = await verifier.verify(token)
     assert claims.subject == registered.json()["id"]
     assert claims.username is None

@@ -18,12 +18,10 @@ from lanes_common.problems import PROBLEM_MEDIA_TYPE
 from lanes_common.tokens import JwksKeySet, TokenVerifier
 from lanes_devstack.infra import LocalInfra
 from lanes_devstack.services import RunningService
-from tests.auth.conftest import start_auth, stop_cleanly
+
+from .processes import AUDIENCE, ISSUER, PASSWORD, AuthProcesses
 
 pytestmark = pytest.mark.integration
-
-PASSWORD = "correct horse battery"
-
 
 @pytest.fixture(scope="module")
 def mongo(infra: LocalInfra, auth_database: str) -> Iterator[Any]:
@@ -79,7 +77,7 @@ async def test_refresh_rotates_and_the_new_access_token_verifies(
     assert second["token"] == second["access_token"]
     async with httpx.AsyncClient() as http:
         keys = JwksKeySet(f"{auth_service.url}/.well-known/jwks.json", http)
-        claims = await TokenVerifier(keys, "lanes-auth-test", "lanes-test").verify(
+        claims = await TokenVerifier(keys, ISSUER, AUDIENCE).verify(
             second["access_token"]
         )
     assert claims.username == unique_name
@@ -167,22 +165,19 @@ def test_an_account_with_repeated_failures_answers_429_with_retry_after(
 
 
 def test_an_address_with_repeated_failures_answers_429(
-    infra: LocalInfra, tmp_path: Path, unique_name: str
+    auth_processes: AuthProcesses, tmp_path: Path, unique_name: str
 ) -> None:
-    service = start_auth(
-        infra, tmp_path, overrides={"LANES_AUTH_LOGIN_MAX_FAILURES_PER_ADDRESS": "3"}
+    service = auth_processes.start(
+        tmp_path, overrides={"LANES_AUTH_LOGIN_MAX_FAILURES_PER_ADDRESS": "3"}
     )
-    try:
-        with httpx.Client(base_url=service.url, timeout=30.0) as auth:
-            _login(auth, unique_name)
-            for n in range(3):
-                assert _failed_login(auth, f"{unique_name}-{n}", "203.0.113.5").status_code == 401
-            from_there = {"x-forwarded-for": "203.0.113.5"}
-            from_elsewhere = {"x-forwarded-for": "203.0.113.6"}
-            body = {"login": unique_name, "password": PASSWORD}
-            blocked = auth.post("/v1/auth/login", json=body, headers=from_there)
-            assert blocked.status_code == 429
-            assert int(blocked.headers["retry-after"]) > 0
-            assert auth.post("/v1/auth/login", json=body, headers=from_elsewhere).status_code == 200
-    finally:
-        stop_cleanly(service)
+    with httpx.Client(base_url=service.url, timeout=30.0) as auth:
+        _login(auth, unique_name)
+        for n in range(3):
+            assert _failed_login(auth, f"{unique_name}-{n}", "203.0.113.5").status_code == 401
+        from_there = {"x-forwarded-for": "203.0.113.5"}
+        from_elsewhere = {"x-forwarded-for": "203.0.113.6"}
+        body = {"login": unique_name, "password": PASSWORD}
+        blocked = auth.post("/v1/auth/login", json=body, headers=from_there)
+        assert blocked.status_code == 429
+        assert int(blocked.headers["retry-after"]) > 0
+        assert auth.post("/v1/auth/login", json=body, headers=from_elsewhere).status_code == 200

@@ -16,15 +16,12 @@ from lanes_auth.keys import KeyRing, SigningKey, read_signing_key
 from lanes_auth.tokens import AccessTokenIssuer
 from lanes_common.tokens import JwksKeySet, TokenVerifier
 from lanes_devstack.errors import DevstackError
-from lanes_devstack.infra import LocalInfra
 from lanes_devstack.process import free_port
 from lanes_devstack.services import start_service
-from tests.auth.conftest import start_auth, stop_cleanly
+
+from .processes import AUDIENCE, ISSUER, PASSWORD, AuthProcesses
 
 pytestmark = pytest.mark.integration
-
-PASSWORD = "correct horse battery"
-
 
 def _jwks_kids(url: str) -> list[str]:
     return [key["kid"] for key in httpx.get(f"{url}/.well-known/jwks.json").json()["keys"]]
@@ -39,35 +36,30 @@ def _write_key(path: Path, key: Ed25519PrivateKey, mtime_ns: int) -> None:
 
 
 def test_a_key_is_generated_into_an_empty_folder_and_kept(
-    infra: LocalInfra, tmp_path: Path
+    auth_processes: AuthProcesses, tmp_path: Path
 ) -> None:
     keys_dir = tmp_path / "keys"
     keys_dir.mkdir(mode=0o755)
-    first = start_auth(infra, tmp_path, generate_keys=True)
-    try:
-        (key_file,) = keys_dir.iterdir()
-        assert stat.S_IMODE(keys_dir.stat().st_mode) == 0o700
-        assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
-        kid = read_signing_key(key_file).kid
-        assert _jwks_kids(first.url) == [kid]
-    finally:
-        stop_cleanly(first)
+    first = auth_processes.start(tmp_path, generate_keys=True)
+    (key_file,) = keys_dir.iterdir()
+    assert stat.S_IMODE(keys_dir.stat().st_mode) == 0o700
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    kid = read_signing_key(key_file).kid
+    assert _jwks_kids(first.url) == [kid]
+    auth_processes.stop(first)
     assert "generated a development signing key" in first.process.log_path.read_text()
 
-    second = start_auth(infra, tmp_path, generate_keys=True)
-    try:
-        assert list(keys_dir.iterdir()) == [key_file]
-        assert _jwks_kids(second.url) == [kid]
-    finally:
-        stop_cleanly(second)
+    second = auth_processes.start(tmp_path, generate_keys=True)
+    assert list(keys_dir.iterdir()) == [key_file]
+    assert _jwks_kids(second.url) == [kid]
 
 
 def test_an_empty_folder_without_generation_stops_startup_naming_the_setting(
-    infra: LocalInfra, tmp_path: Path
+    auth_processes: AuthProcesses, tmp_path: Path
 ) -> None:
     (tmp_path / "keys").mkdir()
     with pytest.raises(DevstackError, match="exited before") as caught:
-        start_auth(infra, tmp_path, generate_keys=False)
+        auth_processes.start(tmp_path, generate_keys=False)
     message = str(caught.value)
     assert "auth cannot start" in message
     assert "LANES_AUTH_GENERATE_KEYS is false" in message
@@ -76,12 +68,14 @@ def test_an_empty_folder_without_generation_stops_startup_naming_the_setting(
 
 
 def test_an_empty_keys_folder_setting_stops_startup_naming_it(
-    infra: LocalInfra, tmp_path: Path
+    auth_processes: AuthProcesses, tmp_path: Path
 ) -> None:
     # An empty value is what an unset variable in a manifest template becomes; it must
     # not mean "the current folder", even with generation on.
     with pytest.raises(DevstackError, match="exited before") as caught:
-        start_auth(infra, tmp_path, generate_keys=True, overrides={"LANES_AUTH_KEYS_DIR": ""})
+        auth_processes.start(
+            tmp_path, generate_keys=True, overrides={"LANES_AUTH_KEYS_DIR": ""}
+        )
     assert "LANES_AUTH_KEYS_DIR is invalid" in str(caught.value)
     assert "Traceback" not in str(caught.value)
     assert not list(Path.cwd().glob("*.pem"))
@@ -98,19 +92,19 @@ def test_an_unset_keys_folder_setting_stops_startup_naming_it(
 
 
 def test_an_unreachable_mongo_stops_startup_naming_the_setting(
-    infra: LocalInfra, tmp_path: Path
+    auth_processes: AuthProcesses, tmp_path: Path
 ) -> None:
     nobody_listens = f"mongodb://127.0.0.1:{free_port()}/?serverSelectionTimeoutMS=500"
     with pytest.raises(DevstackError, match="exited before") as caught:
-        start_auth(
-            infra, tmp_path,
+        auth_processes.start(
+            tmp_path,
             overrides={"LANES_MONGO_URI": nobody_listens, "LANES_STARTUP_TIMEOUT_SECONDS": "1"},
         )
     assert "MongoDB (LANES_MONGO_URI) did not answer" in str(caught.value)
 
 
 async def test_with_two_keys_the_newest_signs_and_both_verify(
-    infra: LocalInfra, tmp_path: Path
+    auth_processes: AuthProcesses, tmp_path: Path
 ) -> None:
     old, new = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
     keys_dir = tmp_path / "keys"
@@ -118,21 +112,18 @@ async def test_with_two_keys_the_newest_signs_and_both_verify(
     _write_key(keys_dir / "z-old.pem", old, mtime_ns=1_000_000_000_000_000_000)
     _write_key(keys_dir / "a-new.pem", new, mtime_ns=1_700_000_000_000_000_000)
     old_kid, new_kid = SigningKey.from_private_key(old).kid, SigningKey.from_private_key(new).kid
-    service = start_auth(infra, tmp_path, generate_keys=False)
-    try:
-        async with httpx.AsyncClient(base_url=service.url, timeout=30.0) as http:
-            await http.post("/v1/auth/register", json={"username": "rotor", "password": PASSWORD})
-            login = await http.post("/v1/auth/login", json={"login": "rotor", "password": PASSWORD})
-            fresh = login.json()["access_token"]
-            # A token signed before the rotation, with the old key, by the same issuer.
-            earlier = AccessTokenIssuer(
-                KeyRing([SigningKey.from_private_key(old)]), "lanes-auth-test", "lanes-test", 900
-            ).issue("someone", "someone").token
-            keys = JwksKeySet(f"{service.url}/.well-known/jwks.json", http)
-            verifier = TokenVerifier(keys, issuer="lanes-auth-test", audience="lanes-test")
-            assert (await verifier.verify(fresh)).username == "rotor"
-            assert (await verifier.verify(earlier)).subject == "someone"
-        assert _jwks_kids(service.url) == [new_kid, old_kid]
-        assert jwt.get_unverified_header(fresh)["kid"] == new_kid
-    finally:
-        stop_cleanly(service)
+    service = auth_processes.start(tmp_path, generate_keys=False)
+    async with httpx.AsyncClient(base_url=service.url, timeout=30.0) as http:
+        await http.post("/v1/auth/register", json={"username": "rotor", "password": PASSWORD})
+        login = await http.post("/v1/auth/login", json={"login": "rotor", "password": PASSWORD})
+        fresh = login.json()["access_token"]
+        # A token signed before the rotation, with the old key, by the same issuer.
+        earlier = AccessTokenIssuer(
+            KeyRing([SigningKey.from_private_key(old)]), ISSUER, AUDIENCE, 900
+        ).issue("someone", "someone").token
+        keys = JwksKeySet(f"{service.url}/.well-known/jwks.json", http)
+        verifier = TokenVerifier(keys, issuer=ISSUER, audience=AUDIENCE)
+        assert (await verifier.verify(fresh)).username == "rotor"
+        assert (await verifier.verify(earlier)).subject == "someone"
+    assert _jwks_kids(service.url) == [new_kid, old_kid]
+    assert jwt.get_unverified_header(fresh)["kid"] == new_kid
