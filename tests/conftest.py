@@ -10,13 +10,14 @@ the tests that need it fail with the devstack's message; nothing is skipped.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from lanes_devstack.infra import LocalInfra
 from lanes_devstack.process import free_port
+from lanes_devstack.stack import LanesStack, StackConfig
 
 
 @pytest.fixture(scope="session")
@@ -37,3 +38,43 @@ def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalInfra]:
 def unique_name() -> str:
     """A name no other test uses: for topics, databases and consumer groups."""
     return f"t{uuid.uuid4().hex[:12]}"
+
+
+StackFactory = Callable[..., LanesStack]
+
+
+@pytest.fixture
+def lanes_stack(
+    infra: LocalInfra, unique_name: str, tmp_path: Path
+) -> Iterator[StackFactory]:
+    """Start all of Lanes (auth, gateway, processors) as real processes on the real servers.
+
+    Each call gets its own topics, database and consumer group; everything is
+    stopped when the test ends. Keyword arguments: ``processors`` (replica
+    count), ``partitions``, and ``env`` (extra ``LANES_*`` settings).
+    """
+    started: list[LanesStack] = []
+
+    def start(processors: int = 2, partitions: int = 6, env: dict[str, str] | None = None) -> LanesStack:
+        config = StackConfig(
+            log_dir=tmp_path / "logs",
+            keys_dir=tmp_path / "keys",
+            auth_port=free_port(),
+            gateway_port=free_port(),
+            processor_ports=[free_port() for _ in range(processors)],
+            database=unique_name,
+            requests_topic=f"{unique_name}.requests",
+            dead_letter_topic=f"{unique_name}.requests.dlq",
+            partitions=partitions,
+            group_id=f"{unique_name}-processor",
+            extra_env={"LANES_LOG_FORMAT": "json", **(env or {})},
+        )
+        infra.create_topics([config.requests_topic, config.dead_letter_topic], partitions)
+        stack = LanesStack.on(infra, config)
+        started.append(stack)
+        stack.start()
+        return stack
+
+    yield start
+    for stack in started:
+        stack.stop()

@@ -26,7 +26,7 @@ from typing import Any
 
 from pymongo import AsyncMongoClient, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import PyMongoError
+from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from lanes_common.documents import encode_json_value
 from lanes_common.messages import RequestMessage, utc_now
@@ -35,6 +35,11 @@ from lanes_common.states import RequestState
 from lanes_processor.consumer.retry import Backoff
 
 logger = logging.getLogger(__name__)
+
+# FerretDB v1 (SQLite) hangs on one update command of ~200 statements (seen with
+# 100 and 200 here, never with 64); MongoDB
+# does not care. Chunks this size keep both fast.
+MAX_OPERATIONS_PER_COMMAND = 32
 
 
 class WriteOutcome(Enum):
@@ -46,9 +51,19 @@ class WriteOutcome(Enum):
     """The document is already further along (finished or cancelled); nothing changed."""
 
 
+@dataclass(frozen=True, slots=True)
+class _Update:
+    filter: MongoDocument
+    update: MongoDocument
+    upsert: bool = False
+
+    def as_bulk_operation(self) -> UpdateOne:
+        return UpdateOne(self.filter, self.update, upsert=self.upsert)
+
+
 @dataclass
 class _PendingWrite:
-    operations: list[UpdateOne]
+    operations: list[_Update]
     done: asyncio.Future[WriteOutcome]
     check_started: str | None = None
     """For an attempt start: the request id whose state tells whether it may run."""
@@ -79,6 +94,7 @@ class StatusStore:
     def start(self) -> None:
         """Start the background batch writer."""
         self._writer = asyncio.create_task(self._write_batches(), name="status-writer")
+        self._writer.add_done_callback(_log_writer_death)
 
     async def close(self) -> None:
         """Stop the batch writer; writes not yet issued fail with CancelledError."""
@@ -97,7 +113,7 @@ class StatusStore:
         Kafka alone is enough to materialise every request.
         """
         now = utc_now()
-        materialise = UpdateOne(
+        materialise = _Update(
             {"_id": message.id},
             {
                 "$setOnInsert": {
@@ -115,7 +131,7 @@ class StatusStore:
             },
             upsert=True,
         )
-        start = UpdateOne(
+        start = _Update(
             {"_id": message.id, "state_rank": {"$lte": RequestState.PROCESSING.rank}},
             {
                 "$set": {
@@ -151,13 +167,13 @@ class StatusStore:
             fields["result_json"] = encode_json_value(result)
         if error is not None:
             fields["error"] = error
-        operation = UpdateOne(
+        operation = _Update(
             {"_id": request_id, "state_rank": {"$lt": state.rank}}, {"$set": fields}
         )
         return await self._submit([operation])
 
     async def _submit(
-        self, operations: list[UpdateOne], check_started: str | None = None
+        self, operations: list[_Update], check_started: str | None = None
     ) -> WriteOutcome:
         done: asyncio.Future[WriteOutcome] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait(_PendingWrite(operations, done, check_started))
@@ -176,26 +192,53 @@ class StatusStore:
             try:
                 outcomes = await self._apply(batch)
             except (PyMongoError, KeyError) as exc:
-                # KeyError: PyMongo failing to read FerretDB's answer to a write error.
-                # Either way the batch is kept and repeated: every write is conditional.
+                # KeyError: PyMongo failing to read FerretDB's answer to a write error
+                # (a duplicate key when the gateway's insert races our upsert, say).
+                # The batch is kept and repeated one write at a time; every write
+                # is conditional, so repeating one that landed changes nothing.
                 failures += 1
                 delay = self._backoff.delay(failures)
                 logger.warning(
-                    "status store write failed; retrying",
+                    "status store batch failed; retrying write by write",
                     extra={"writes": len(batch), "retry_in_s": round(delay, 3), "error": repr(exc)},
                 )
                 await asyncio.sleep(delay)
-                continue
+                try:
+                    outcomes = await self._apply_one_by_one(batch)
+                except PyMongoError as exc_again:
+                    logger.warning("status store unavailable", extra={"error": repr(exc_again)})
+                    continue
             for pending, outcome in zip(batch, outcomes, strict=True):
                 if not pending.done.done():
                     pending.done.set_result(outcome)
             return
 
+    async def _write_one(self, operation: _Update) -> None:
+        await self._collection.update_one(
+            operation.filter, operation.update, upsert=operation.upsert
+        )
+
+    async def _apply_one_by_one(self, batch: list[_PendingWrite]) -> list[WriteOutcome]:
+        for pending in batch:
+            for operation in pending.operations:
+                try:
+                    await self._write_one(operation)
+                except DuplicateKeyError:
+                    # Our upsert lost a race with an insert of the same _id: the
+                    # document exists now, so the same write simply matches it.
+                    await self._write_one(operation)
+        return await self._outcomes(batch)
+
     async def _apply(self, batch: list[_PendingWrite]) -> list[WriteOutcome]:
         """One ordered bulk write for the batch, then one read for the attempt starts."""
-        await self._collection.bulk_write(
-            [op for pending in batch for op in pending.operations], ordered=True
-        )
+        operations = [op.as_bulk_operation() for pending in batch for op in pending.operations]
+        for start in range(0, len(operations), MAX_OPERATIONS_PER_COMMAND):
+            chunk = operations[start : start + MAX_OPERATIONS_PER_COMMAND]
+            await self._collection.bulk_write(chunk, ordered=True)
+        return await self._outcomes(batch)
+
+    async def _outcomes(self, batch: list[_PendingWrite]) -> list[WriteOutcome]:
+        """Which attempt starts found their request still open (one read for the batch)."""
         ids = [p.check_started for p in batch if p.check_started is not None]
         processing: set[str] = set()
         if ids:
@@ -209,3 +252,8 @@ class StatusStore:
             else WriteOutcome.APPLIED
             for p in batch
         ]
+
+
+def _log_writer_death(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        logger.critical("status writer died; no status can be recorded", exc_info=task.exception())
