@@ -73,15 +73,15 @@ async def test_every_request_succeeds_in_per_user_order(lanes_stack: Any) -> Non
             return summary["pending"] == 0 and summary["counts"]["succeeded"] == REQUESTS_PER_USER
 
         for token in tokens:
-            await eventually(lambda t=token: queue_drained(t), timeout=180, what="queue drained")
+            await eventually(
+                lambda t=token: queue_drained(t), timeout=180, what="queue drained", interval=0.5
+            )
 
         for user, (token, ids) in enumerate(zip(tokens, ids_by_user, strict=True)):
             headers = {"authorization": f"Bearer {token}"}
             views = [(await client.get(f"/v1/requests/{i}", headers=headers)).json() for i in ids]
             assert [v["state"] for v in views] == ["succeeded"] * REQUESTS_PER_USER
-            assert [v["result"]["slept_ms"] for v in views] == [
-                v["payload"]["ms"] for v in views
-            ]
+            assert [v["result"]["slept_ms"] for v in views] == [v["payload"]["ms"] for v in views]
             started = [datetime.fromisoformat(v["started_at"]) for v in views]
             finished = [datetime.fromisoformat(v["finished_at"]) for v in views]
             for n in range(REQUESTS_PER_USER - 1):

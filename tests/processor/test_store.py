@@ -29,11 +29,12 @@ async def mongo(infra: LocalInfra) -> AsyncIterator[AsyncMongoClient[MongoDocume
     await client.close()
 
 
-@pytest.fixture
+@pytest.fixture(params=[True, False], ids=["atomic-conditions", "read-check-write"])
 async def store(
-    mongo: AsyncMongoClient[MongoDocument], unique_name: str
+    mongo: AsyncMongoClient[MongoDocument], unique_name: str, request: pytest.FixtureRequest
 ) -> AsyncIterator[StatusStore]:
-    status = StatusStore(mongo[unique_name]["requests"])
+    """Both ways of applying a batch, on the real server (FerretDB serves both)."""
+    status = StatusStore(mongo[unique_name]["requests"], atomic_conditions=request.param)
     status.start()
     yield status
     await status.close()
@@ -111,8 +112,13 @@ async def test_upserts_racing_the_gateways_inserts_all_land(
     async def gateway_insert(m: RequestMessage) -> None:
         try:
             await collection.insert_one(
-                {"_id": m.id, "user_id": m.user_id, "state": "queued", "state_rank": 0,
-                 "attempts": 0}
+                {
+                    "_id": m.id,
+                    "user_id": m.user_id,
+                    "state": "queued",
+                    "state_rank": 0,
+                    "attempts": 0,
+                }
             )
         except DuplicateKeyError:
             pass  # the processor got there first, exactly as the gateway tolerates

@@ -83,7 +83,12 @@ class RequestStore:
 
     async def find_for_user(self, request_id: str, user_id: str) -> MongoDocument | None:
         """The user's request with that id, or None (also when it is someone else's)."""
-        return await self._collection.find_one({"_id": request_id, "user_id": user_id})
+        # Filter by _id alone and check the owner here: FerretDB v1 uses an index
+        # only for a filter that is exactly {_id: value}, and scans otherwise.
+        document = await self._collection.find_one({"_id": request_id})
+        if document is None or document.get("user_id") != user_id:
+            return None
+        return document
 
     async def count_open_before(self, user_id: str, offset: int) -> int:
         """How many of the user's unfinished requests Kafka stored before ``offset``.
