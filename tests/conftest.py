@@ -16,22 +16,30 @@ from pathlib import Path
 import pytest
 
 from lanes_devstack.infra import LocalInfra
+from lanes_devstack.infra_modes import IntegrationInfra, infra_from_environment
 from lanes_devstack.process import free_port
 from lanes_devstack.stack import LanesStack, StackConfig
 
 
 @pytest.fixture(scope="session")
-def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalInfra]:
-    """A real Kafka broker and FerretDB server for this test session."""
-    servers = LocalInfra(
-        data_dir=Path(tmp_path_factory.mktemp("infra")),
-        kafka_port=free_port(),
-        kafka_controller_port=free_port(),
-        mongo_port=free_port(),
-    )
+def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IntegrationInfra]:
+    """Kafka and a MongoDB-wire server for this session.
+
+    ``LANES_TEST_INFRA`` picks where they come from: ``local`` (the default:
+    provisioned and started here), ``docker`` (testcontainers) or ``external``.
+    """
+    servers = infra_from_environment(Path(tmp_path_factory.mktemp("infra")))
     servers.start()
     yield servers
     servers.stop()
+
+
+@pytest.fixture
+def local_infra(infra: IntegrationInfra) -> LocalInfra:
+    """The session's servers when this test must stop and start them itself (local mode only)."""
+    if not isinstance(infra, LocalInfra):
+        pytest.fail("this test stops and restarts servers: it needs LANES_TEST_INFRA=local")
+    return infra
 
 
 @pytest.fixture
@@ -45,7 +53,7 @@ StackFactory = Callable[..., LanesStack]
 
 @pytest.fixture
 def lanes_stack(
-    infra: LocalInfra, unique_name: str, tmp_path: Path
+    infra: IntegrationInfra, unique_name: str, tmp_path: Path
 ) -> Iterator[StackFactory]:
     """Start all of Lanes (auth, gateway, processors) as real processes on the real servers.
 
@@ -55,7 +63,9 @@ def lanes_stack(
     """
     started: list[LanesStack] = []
 
-    def start(processors: int = 2, partitions: int = 6, env: dict[str, str] | None = None) -> LanesStack:
+    def start(
+        processors: int = 2, partitions: int = 6, env: dict[str, str] | None = None
+    ) -> LanesStack:
         config = StackConfig(
             log_dir=tmp_path / "logs",
             keys_dir=tmp_path / "keys",
@@ -70,7 +80,7 @@ def lanes_stack(
             extra_env={"LANES_LOG_FORMAT": "json", **(env or {})},
         )
         infra.create_topics([config.requests_topic, config.dead_letter_topic], partitions)
-        stack = LanesStack.on(infra, config)
+        stack = LanesStack(config, infra.kafka_bootstrap_servers, infra.mongo_uri)
         started.append(stack)
         stack.start()
         return stack

@@ -19,6 +19,7 @@ from .processes import AUDIENCE, ISSUER, PASSWORD
 
 pytestmark = pytest.mark.integration
 
+
 def _register(auth: httpx.Client, **body: Any) -> httpx.Response:
     return auth.post("/v1/auth/register", json={"password": PASSWORD, **body})
 
@@ -40,7 +41,9 @@ def test_register_answers_201_with_the_account(auth: httpx.Client, unique_name: 
     body = response.json()
     assert body["id"]
     assert body == {
-        "id": body["id"], "username": unique_name, "email": f"{unique_name}@example.com"
+        "id": body["id"],
+        "username": unique_name,
+        "email": f"{unique_name}@example.com",
     }
 
 
@@ -207,7 +210,10 @@ def test_jwks_publishes_the_signing_key(auth: httpx.Client) -> None:
     assert response.status_code == 200
     (key,) = response.json()["keys"]
     assert {k: key[k] for k in ("kty", "crv", "use", "alg")} == {
-        "kty": "OKP", "crv": "Ed25519", "use": "sig", "alg": "EdDSA",
+        "kty": "OKP",
+        "crv": "Ed25519",
+        "use": "sig",
+        "alg": "EdDSA",
     }
     assert "d" not in key
 
@@ -271,9 +277,7 @@ def test_the_password_never_reaches_the_log(
     elsewhere = {"x-forwarded-for": "192.0.2.20"}
     auth.post("/v1/auth/login", json={"login": unique_name, "password": secret}, headers=elsewhere)
     for login, password in ((unique_name, secret + "x"), (f"{unique_name}x", secret)):
-        auth.post(
-            "/v1/auth/login", json={"login": login, "password": password}, headers=elsewhere
-        )
+        auth.post("/v1/auth/login", json={"login": login, "password": password}, headers=elsewhere)
     # Failing validation must not echo it either.
     auth.post("/v1/auth/register", json={"username": unique_name, "password": secret * 20})
     auth.post("/v1/auth/register", json={"username": secret, "password": secret})

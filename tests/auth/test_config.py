@@ -12,8 +12,13 @@ from lanes_auth.config import AuthSettings, describe_settings_error
 
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("LANES_AUTH_KEYS_DIR", "LANES_AUTH_GENERATE_KEYS", "LANES_AUTH_PORT",
-                 "LANES_AUTH_HOST", "LANES_ACCESS_TOKEN_TTL_SECONDS"):
+    for name in (
+        "LANES_AUTH_KEYS_DIR",
+        "LANES_AUTH_GENERATE_KEYS",
+        "LANES_AUTH_PORT",
+        "LANES_AUTH_HOST",
+        "LANES_ACCESS_TOKEN_TTL_SECONDS",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 

@@ -54,8 +54,12 @@ def test_kid_is_the_rfc7638_thumbprint_of_the_rfc8037_example() -> None:
 def test_public_jwk_is_an_okp_signature_key_without_private_parts() -> None:
     jwk = SigningKey.from_private_key(_rfc8037_key()).public_jwk()
     assert jwk == {
-        "kty": "OKP", "crv": "Ed25519", "x": RFC8037_X,
-        "use": "sig", "alg": "EdDSA", "kid": RFC8037_THUMBPRINT,
+        "kty": "OKP",
+        "crv": "Ed25519",
+        "x": RFC8037_X,
+        "use": "sig",
+        "alg": "EdDSA",
+        "kid": RFC8037_THUMBPRINT,
     }
 
 
@@ -69,9 +73,13 @@ def test_reads_a_pem_key(tmp_path: Path) -> None:
 def test_a_non_ed25519_key_is_refused_with_its_file_name(tmp_path: Path) -> None:
     ec_key = ec.generate_private_key(ec.SECP256R1())
     path = tmp_path / "ec.pem"
-    path.write_bytes(ec_key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ))
+    path.write_bytes(
+        ec_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     with pytest.raises(SigningKeyError, match=r"ec\.pem holds a .*Ed25519"):
         read_signing_key(path)
 
@@ -85,11 +93,13 @@ def test_a_file_that_is_not_a_key_is_refused_with_its_file_name(tmp_path: Path) 
 
 def test_an_encrypted_key_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "locked.pem"
-    path.write_bytes(Ed25519PrivateKey.generate().private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.BestAvailableEncryption(b"pass"),
-    ))
+    path.write_bytes(
+        Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(b"pass"),
+        )
+    )
     with pytest.raises(SigningKeyError, match="unencrypted"):
         read_signing_key(path)
 

@@ -23,6 +23,7 @@ from .processes import AUDIENCE, ISSUER, PASSWORD, AuthProcesses
 
 pytestmark = pytest.mark.integration
 
+
 @pytest.fixture(scope="module")
 def mongo(infra: LocalInfra, auth_database: str) -> Iterator[Any]:
     """The auth process's database, for checking what it stored."""
@@ -77,9 +78,7 @@ async def test_refresh_rotates_and_the_new_access_token_verifies(
     assert second["token"] == second["access_token"]
     async with httpx.AsyncClient() as http:
         keys = JwksKeySet(f"{auth_service.url}/.well-known/jwks.json", http)
-        claims = await TokenVerifier(keys, ISSUER, AUDIENCE).verify(
-            second["access_token"]
-        )
+        claims = await TokenVerifier(keys, ISSUER, AUDIENCE).verify(second["access_token"])
     assert claims.username == unique_name
     # The successor works too: rotation continues.
     assert _refresh(auth, second["refresh_token"]).status_code == 200

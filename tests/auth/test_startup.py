@@ -23,14 +23,19 @@ from .processes import AUDIENCE, ISSUER, PASSWORD, AuthProcesses
 
 pytestmark = pytest.mark.integration
 
+
 def _jwks_kids(url: str) -> list[str]:
     return [key["kid"] for key in httpx.get(f"{url}/.well-known/jwks.json").json()["keys"]]
 
 
 def _write_key(path: Path, key: Ed25519PrivateKey, mtime_ns: int) -> None:
-    path.write_bytes(key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ))
+    path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     path.chmod(0o600)
     os.utime(path, ns=(mtime_ns, mtime_ns))
 
@@ -73,9 +78,7 @@ def test_an_empty_keys_folder_setting_stops_startup_naming_it(
     # An empty value is what an unset variable in a manifest template becomes; it must
     # not mean "the current folder", even with generation on.
     with pytest.raises(DevstackError, match="exited before") as caught:
-        auth_processes.start(
-            tmp_path, generate_keys=True, overrides={"LANES_AUTH_KEYS_DIR": ""}
-        )
+        auth_processes.start(tmp_path, generate_keys=True, overrides={"LANES_AUTH_KEYS_DIR": ""})
     assert "LANES_AUTH_KEYS_DIR is invalid" in str(caught.value)
     assert "Traceback" not in str(caught.value)
     assert not list(Path.cwd().glob("*.pem"))
@@ -118,9 +121,11 @@ async def test_with_two_keys_the_newest_signs_and_both_verify(
         login = await http.post("/v1/auth/login", json={"login": "rotor", "password": PASSWORD})
         fresh = login.json()["access_token"]
         # A token signed before the rotation, with the old key, by the same issuer.
-        earlier = AccessTokenIssuer(
-            KeyRing([SigningKey.from_private_key(old)]), ISSUER, AUDIENCE, 900
-        ).issue("someone", "someone").token
+        earlier = (
+            AccessTokenIssuer(KeyRing([SigningKey.from_private_key(old)]), ISSUER, AUDIENCE, 900)
+            .issue("someone", "someone")
+            .token
+        )
         keys = JwksKeySet(f"{service.url}/.well-known/jwks.json", http)
         verifier = TokenVerifier(keys, issuer=ISSUER, audience=AUDIENCE)
         assert (await verifier.verify(fresh)).username == "rotor"

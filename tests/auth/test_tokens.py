@@ -24,12 +24,23 @@ def _ring(*keys: Ed25519PrivateKey) -> KeyRing:
 
 def test_claims_carry_subject_names_times_and_id() -> None:
     claims = access_claims(
-        user_id="u-1", username="alice", issuer=ISSUER, audience=AUDIENCE,
-        ttl_seconds=900, issued_at=NOW, token_id="j-1",
+        user_id="u-1",
+        username="alice",
+        issuer=ISSUER,
+        audience=AUDIENCE,
+        ttl_seconds=900,
+        issued_at=NOW,
+        token_id="j-1",
     )
     assert claims == {
-        "sub": "u-1", "username": "alice", "iss": ISSUER, "aud": AUDIENCE,
-        "iat": NOW, "nbf": NOW, "exp": NOW + 900, "jti": "j-1",
+        "sub": "u-1",
+        "username": "alice",
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "iat": NOW,
+        "nbf": NOW,
+        "exp": NOW + 900,
+        "jti": "j-1",
     }
 
 

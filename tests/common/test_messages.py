@@ -16,7 +16,10 @@ AWKWARD_PAYLOAD = {"a.b": {"$set": 1}, "": [None, True, 1.5, "ü"], "$where": "x
 
 def test_message_round_trips_with_awkward_payload() -> None:
     message = RequestMessage(
-        id=new_request_id(), user_id="u1", type="echo", payload=AWKWARD_PAYLOAD,
+        id=new_request_id(),
+        user_id="u1",
+        type="echo",
+        payload=AWKWARD_PAYLOAD,
         enqueued_at=utc_now(),
     )
     decoded = RequestMessage.decode(message.encode())

@@ -31,6 +31,6 @@ def test_transitions_only_move_forward(
 
 
 def test_every_state_is_open_or_terminal() -> None:
-    assert OPEN_STATES | TERMINAL_STATES == set(RequestState)
+    assert set(RequestState) == OPEN_STATES | TERMINAL_STATES
     assert not OPEN_STATES & TERMINAL_STATES
     assert {S.QUEUED, S.PROCESSING} == OPEN_STATES

@@ -10,9 +10,7 @@ from confluent_kafka.admin import AdminClient
 
 from lanes_devstack.errors import DevstackError
 from lanes_devstack.infra import LocalInfra
-from lanes_devstack.process import free_port
-
-from .infra_modes import (
+from lanes_devstack.infra_modes import (
     EXTERNAL_KAFKA_VARIABLE,
     EXTERNAL_MONGO_VARIABLE,
     MONGO_IMAGE,
@@ -23,6 +21,7 @@ from .infra_modes import (
     kafka_container_env,
     kafka_image,
 )
+from lanes_devstack.process import free_port
 
 
 def test_local_is_the_default(tmp_path: Path) -> None:

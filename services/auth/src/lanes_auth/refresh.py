@@ -94,8 +94,13 @@ class RefreshTokenStore:
         """The first refresh token of a new login session."""
         family_id = uuid.uuid4().hex
         await self._families.insert_one(
-            {"_id": family_id, "user_id": user_id, "created_at": _now(), "revoked_at": None,
-             "expires_at": _now() + self._ttl}
+            {
+                "_id": family_id,
+                "user_id": user_id,
+                "created_at": _now(),
+                "revoked_at": None,
+                "expires_at": _now() + self._ttl,
+            }
         )
         return await self.issue(user_id, family_id)
 
@@ -105,12 +110,15 @@ class RefreshTokenStore:
         now = _now()
         expires_at = now + self._ttl
         await self._tokens.insert_one(
-            {"_id": hash_refresh_token(token), "family_id": family_id, "user_id": user_id,
-             "created_at": now, "expires_at": expires_at}
+            {
+                "_id": hash_refresh_token(token),
+                "family_id": family_id,
+                "user_id": user_id,
+                "created_at": now,
+                "expires_at": expires_at,
+            }
         )
-        await self._families.update_one(
-            {"_id": family_id}, {"$max": {"expires_at": expires_at}}
-        )
+        await self._families.update_one({"_id": family_id}, {"$max": {"expires_at": expires_at}})
         return IssuedRefreshToken(token, int(self._ttl.total_seconds()), family_id)
 
     async def spend(self, token: str) -> SpentRefreshToken:

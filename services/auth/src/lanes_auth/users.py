@@ -132,7 +132,8 @@ class UserStore:
     async def find_by_login(self, login: str) -> User | None:
         """The user whose email (if ``login`` has an ``@``) or username is ``login``."""
         query = (
-            {"email_key": email_key(login)} if is_email(login)
+            {"email_key": email_key(login)}
+            if is_email(login)
             else {"username_key": username_key(login)}
         )
         doc = await self._users.find_one(query)

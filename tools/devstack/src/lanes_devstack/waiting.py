@@ -18,7 +18,7 @@ class ConditionTimeoutError(AssertionError):
 
 async def eventually(
     check: Callable[[], Awaitable[T]],
-    timeout: float,
+    timeout: float,  # noqa: ASYNC109  (a deadline for the polling, not one await)
     what: str,
     interval: float = POLL_INTERVAL_SECONDS,
 ) -> T:

@@ -29,7 +29,10 @@ async def _on_auth_error(_: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, InvalidInputError):
         field = f"body.{exc.field}"
         return problem_response(
-            422, "validation_failed", f"invalid input: {field}", None,
+            422,
+            "validation_failed",
+            f"invalid input: {field}",
+            None,
             [{"field": field, "message": exc.message}],
         )
     if isinstance(exc, UserExistsError):
@@ -42,7 +45,9 @@ async def _on_auth_error(_: Request, exc: Exception) -> JSONResponse:
         )
     if isinstance(exc, LoginThrottledError):
         return problem_response(
-            429, "too_many_attempts", "too many failed logins; try again later",
+            429,
+            "too_many_attempts",
+            "too many failed logins; try again later",
             {"Retry-After": str(exc.retry_after)},
         )
     # An AuthError nobody mapped is a bug: answer like any unexpected error.

@@ -104,9 +104,7 @@ class TokenResponse(BaseModel):
     refresh_expires_in: int = Field(description="Seconds until the refresh token expires.")
 
 
-RefreshToken = Annotated[
-    str, Field(min_length=1, max_length=MAX_REFRESH_TOKEN_LENGTH, repr=False)
-]
+RefreshToken = Annotated[str, Field(min_length=1, max_length=MAX_REFRESH_TOKEN_LENGTH, repr=False)]
 
 
 class RefreshRequest(BaseModel):
