@@ -56,13 +56,15 @@ def consumer_config(
 
 
 def _record(message: Message) -> ConsumedRecord:
+    raw_headers = message.headers() or []
+    headers = list(raw_headers.items() if isinstance(raw_headers, dict) else raw_headers)
     return ConsumedRecord(
         topic=message.topic() or "",
         partition=message.partition() or 0,
         offset=message.offset() or 0,
         key=message.key(),
         value=message.value(),
-        headers=list(message.headers() or []),
+        headers=headers,
     )
 
 
@@ -208,7 +210,10 @@ class ProcessorEngine:
         while True:
             await asyncio.sleep(self._commit_interval)
             offsets = self._committable()
-            if offsets and await self._call(self._commit_now, offsets):
+            if not offsets:
+                continue
+            committed: bool = await self._call(self._commit_now, offsets)
+            if committed:
                 self._mark_committed(offsets)
 
     # Rebalance callbacks: called by librdkafka on the Kafka thread, inside consume/close.
