@@ -6,7 +6,8 @@ from collections.abc import Awaitable, Callable, Mapping
 
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+
+from lanes_common.telemetry.metrics import render_metrics
 
 ReadinessCheck = Callable[[], Awaitable[bool]]
 
@@ -38,6 +39,7 @@ def health_router(checks: Callable[[], Mapping[str, ReadinessCheck]]) -> APIRout
 
     @router.get("/metrics", summary="Prometheus metrics.", include_in_schema=False)
     async def metrics() -> Response:
-        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+        body, content_type = render_metrics()
+        return Response(body, media_type=content_type)
 
     return router

@@ -8,6 +8,8 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
+from lanes_common.telemetry.log_context import LogContextFilter
+
 # Attributes every LogRecord has; anything else was passed in `extra=` and is logged.
 # uvicorn adds `color_message` (the message with terminal colour codes) to its own.
 _STANDARD_ATTRS = frozenset(vars(logging.makeLogRecord({}))) | {
@@ -50,8 +52,12 @@ def configure_logging(service: str, level: str = "INFO", fmt: str = "json") -> N
         handler.setFormatter(
             logging.Formatter(f"%(asctime)s {service} %(levelname)s %(name)s: %(message)s")
         )
+    # Trace ids and request context on every line, whichever logger wrote it.
+    handler.addFilter(LogContextFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
     # librdkafka and the HTTP client log every connection at INFO.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # At DEBUG, PyMongo logs whole commands: stored payloads and password hashes.
+    logging.getLogger("pymongo").setLevel(max(logging.INFO, root.level))

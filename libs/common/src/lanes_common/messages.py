@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from lanes_common.errors import LanesError
 
@@ -79,5 +79,10 @@ class RequestMessage(BaseModel):
             raise MessageDecodeError(f"record value is not JSON: {exc}") from exc
         try:
             return cls.model_validate(raw)
-        except ValueError as exc:
-            raise MessageDecodeError(f"record is not a request message: {exc}") from exc
+        except ValidationError as exc:
+            # Without the input: the message reaches logs, and the input holds the payload.
+            problems = "; ".join(
+                f"{'.'.join(map(str, error['loc']))}: {error['msg']}"
+                for error in exc.errors(include_input=False, include_url=False)
+            )
+            raise MessageDecodeError(f"record is not a request message: {problems}") from exc
