@@ -11,6 +11,7 @@ from lanes_common.documents import REQUESTS_COLLECTION
 from lanes_common.kafka import AsyncProducer, producer_config
 from lanes_common.logs import configure_logging
 from lanes_common.mongo import create_mongo_client
+from lanes_common.telemetry.tracing import configure_tracing
 from lanes_processor.config import ProcessorSettings
 from lanes_processor.consumer.engine import ProcessorEngine, consumer_config
 from lanes_processor.consumer.retry import Backoff
@@ -18,7 +19,7 @@ from lanes_processor.consumer.runner import RequestRunner, RetryPolicy
 from lanes_processor.dead_letters import DeadLetterPublisher
 from lanes_processor.handlers import describe, load_handlers
 from lanes_processor.probes import create_probe_app, create_probe_server
-from lanes_processor.store import StatusStore
+from lanes_processor.telemetry import TracedStatusStore, traced_handlers, traced_record_runner
 
 logger = logging.getLogger(__name__)
 
@@ -28,11 +29,11 @@ async def serve(settings: ProcessorSettings) -> None:
     client_id = f"lanes-processor-{socket.gethostname()}"
     mongo = create_mongo_client(settings.mongo_uri)
     producer = AsyncProducer(producer_config(settings.kafka_bootstrap_servers, client_id))
-    store = StatusStore(
+    store = TracedStatusStore(
         mongo[settings.mongo_database][REQUESTS_COLLECTION],
         batch_size=settings.processor_store_batch_size,
     )
-    handlers = load_handlers()
+    handlers = traced_handlers(load_handlers())
     logger.info(
         "processor starting",
         extra={"handlers": describe(handlers), "ordering": settings.processor_ordering},
@@ -57,7 +58,7 @@ async def serve(settings: ProcessorSettings) -> None:
             client_id,
         ),
         settings.requests_topic,
-        runner.run,
+        traced_record_runner(runner.run),
         by_key=settings.processor_ordering == "key",
         max_in_flight=settings.processor_max_in_flight,
         max_buffered=settings.processor_max_buffered,
@@ -92,4 +93,5 @@ def run() -> None:
     """Entry point of ``lanes-processor`` and ``python -m lanes_processor``."""
     settings = ProcessorSettings()
     configure_logging("processor", settings.log_level, settings.log_format)
+    configure_tracing("processor")
     asyncio.run(serve(settings))

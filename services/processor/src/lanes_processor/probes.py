@@ -11,6 +11,7 @@ from pymongo import AsyncMongoClient
 
 from lanes_common.health import ReadinessCheck, health_router
 from lanes_common.mongo import MongoDocument, mongo_is_ready
+from lanes_common.telemetry.http import fastapi_telemetry
 
 
 class ProbeServer(uvicorn.Server):
@@ -24,7 +25,9 @@ class ProbeServer(uvicorn.Server):
 
 def create_probe_app(mongo: AsyncMongoClient[MongoDocument], consuming: ReadinessCheck) -> FastAPI:
     """Probes for one replica: ready when the store answers and the consumer is running."""
-    app = FastAPI(title="Lanes processor", docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title="Lanes processor", docs_url=None, redoc_url=None, telemetry=fastapi_telemetry()
+    )
 
     async def store_ready() -> bool:
         return await mongo_is_ready(mongo)

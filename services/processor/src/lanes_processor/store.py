@@ -40,6 +40,7 @@ from lanes_common.documents import encode_json_value
 from lanes_common.messages import RequestMessage, utc_now
 from lanes_common.mongo import MongoDocument
 from lanes_common.states import RequestState, can_transition
+from lanes_common.telemetry.log_context import describe_error
 from lanes_processor.consumer.retry import Backoff
 
 logger = logging.getLogger(__name__)
@@ -196,7 +197,11 @@ class StatusStore:
                 delay = self._backoff.delay(failures)
                 logger.warning(
                     "status store write failed; retrying",
-                    extra={"writes": len(batch), "retry_in_s": round(delay, 3), "error": repr(exc)},
+                    extra={
+                        "writes": len(batch),
+                        "retry_in_s": round(delay, 3),
+                        "error": describe_error(exc),
+                    },
                 )
                 await asyncio.sleep(delay)
                 continue

@@ -9,6 +9,7 @@ it, which is safe because the loop is never blocked on that thread.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -29,6 +30,8 @@ PartitionId = tuple[str, int]
 
 POLL_BATCH = 500
 POLL_TIMEOUT_SECONDS = 0.1
+LAG_INTERVAL_SECONDS = 5.0
+LAG_QUERY_TIMEOUT_SECONDS = 2.0
 
 
 def consumer_config(
@@ -82,6 +85,7 @@ class ProcessorEngine:
         max_buffered: int = 5_000,
         commit_interval: float = 1.0,
         drain_timeout: float = 20.0,
+        lag_interval: float = LAG_INTERVAL_SECONDS,
     ) -> None:
         self._consumer_settings = consumer_settings
         self._topic = topic
@@ -91,6 +95,7 @@ class ProcessorEngine:
         self._max_buffered = max_buffered
         self._commit_interval = commit_interval
         self._drain_timeout = drain_timeout
+        self._lag_interval = lag_interval
         self._partitions: dict[PartitionId, PartitionLanes] = {}
         self._paused: set[PartitionId] = set()
         self._kafka_thread = ThreadPoolExecutor(1, thread_name_prefix="kafka-consumer")
@@ -119,6 +124,7 @@ class ProcessorEngine:
             on_lost=self._on_lost,
         )
         committer = asyncio.create_task(self._commit_periodically(), name="committer")
+        lag_reporter = asyncio.create_task(self._report_lag_periodically(), name="lag-reporter")
         try:
             while not stop.is_set():
                 try:
@@ -134,7 +140,8 @@ class ProcessorEngine:
                 await self._apply_backpressure()
         finally:
             committer.cancel()
-            await asyncio.gather(committer, return_exceptions=True)
+            lag_reporter.cancel()
+            await asyncio.gather(committer, lag_reporter, return_exceptions=True)
             await self._shutdown()
 
     def _dispatch(self, message: Message) -> None:
@@ -216,6 +223,36 @@ class ProcessorEngine:
             if committed:
                 self._mark_committed(offsets)
 
+    async def _report_lag_periodically(self) -> None:
+        while True:
+            await asyncio.sleep(self._lag_interval)
+            owned = [TopicPartition(t, p) for t, p in self._partitions]
+            if not owned:
+                continue
+            try:
+                lags = await self._call(self._read_lag, owned)
+            except KafkaException as exc:
+                logger.warning("reading consumer lag failed", extra={"error": str(exc)})
+                continue
+            for (topic, partition), lag in lags.items():
+                # Revoked while we asked: its new owner reports it now.
+                if (topic, partition) in self._partitions:
+                    metrics.CONSUMER_LAG.labels(str(partition)).set(lag)
+
+    def _read_lag(self, partitions: list[TopicPartition]) -> dict[PartitionId, int]:
+        """On the Kafka thread: records between each partition's committed offset and its end."""
+        assert self._consumer is not None
+        committed = self._consumer.committed(partitions, timeout=LAG_QUERY_TIMEOUT_SECONDS)
+        lags: dict[PartitionId, int] = {}
+        for tp in committed:
+            low, high = self._consumer.get_watermark_offsets(
+                TopicPartition(tp.topic, tp.partition), timeout=LAG_QUERY_TIMEOUT_SECONDS
+            )
+            # No commit yet: everything still in the log is behind us.
+            start = tp.offset if tp.offset >= 0 else low
+            lags[(tp.topic, tp.partition)] = max(0, high - start)
+        return lags
+
     # Rebalance callbacks: called by librdkafka on the Kafka thread, inside consume/close.
 
     def _on_assign(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
@@ -267,6 +304,9 @@ class ProcessorEngine:
         for i in ids:
             self._partitions.pop(i, None)
             self._paused.discard(i)
+            # Lag is reported by a partition's owner only.
+            with contextlib.suppress(KeyError):
+                metrics.CONSUMER_LAG.remove(str(i[1]))
         metrics.ASSIGNED_PARTITIONS.set(len(self._partitions))
 
     async def _shutdown(self) -> None:
