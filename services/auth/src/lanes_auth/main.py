@@ -17,11 +17,14 @@ from lanes_auth.api.routes import auth, jwks
 from lanes_auth.config import AuthSettings, describe_settings_error
 from lanes_auth.errors import SigningKeyError
 from lanes_auth.keys import KeyRing, load_key_ring
+from lanes_auth.metrics import record_outcome
 from lanes_auth.resources import AuthResources, open_resources
 from lanes_common.health import ReadinessCheck, health_router
 from lanes_common.logs import configure_logging
 from lanes_common.mongo import mongo_is_ready
 from lanes_common.problems import install_problem_handlers
+from lanes_common.telemetry.http import fastapi_telemetry, instrument_app
+from lanes_common.telemetry.tracing import configure_tracing
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +48,7 @@ def create_app(settings: AuthSettings, keys: KeyRing | None = None) -> FastAPI:
         version=version("lanes-auth"),
         summary="Registers users, checks passwords, issues EdDSA-signed access tokens.",
         lifespan=lifespan,
+        telemetry=fastapi_telemetry(),
     )
     install_problem_handlers(app)
     install_auth_error_handlers(app)
@@ -57,6 +61,7 @@ def create_app(settings: AuthSettings, keys: KeyRing | None = None) -> FastAPI:
     app.include_router(auth.router)
     app.include_router(jwks.router)
     app.include_router(health_router(readiness_checks))
+    instrument_app(app, on_response=record_outcome)
     return app
 
 
@@ -69,6 +74,7 @@ def run() -> None:
         logger.critical("auth cannot start: %s", describe_settings_error(exc))
         raise SystemExit(EXIT_CONFIGURATION_ERROR) from None
     configure_logging(SERVICE_NAME, settings.log_level, settings.log_format)
+    configure_tracing(SERVICE_NAME)
     try:
         # Loaded before the port opens, so a key problem is one line, not a traceback.
         keys = load_key_ring(settings.auth_keys_dir, settings.auth_generate_keys)

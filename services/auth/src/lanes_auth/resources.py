@@ -16,6 +16,7 @@ from pymongo.errors import ConnectionFailure, PyMongoError
 from lanes_auth.accounts import Accounts
 from lanes_auth.config import AuthSettings
 from lanes_auth.keys import KeyRing
+from lanes_auth.metrics import CountingLoginThrottle
 from lanes_auth.passwords import PasswordHashing
 from lanes_auth.refresh import (
     REFRESH_FAMILIES_COLLECTION,
@@ -24,7 +25,6 @@ from lanes_auth.refresh import (
     RefreshTokenStore,
 )
 from lanes_auth.sessions import Sessions
-from lanes_auth.throttle import LoginThrottle
 from lanes_auth.tokens import AccessTokenIssuer
 from lanes_auth.users import UserStore
 from lanes_common.documents import USERS_COLLECTION
@@ -93,7 +93,7 @@ async def open_resources(settings: AuthSettings, keys: KeyRing) -> AsyncIterator
             ttl_seconds=settings.refresh_token_ttl_seconds,
         )
         await prepare_collections(users, refresh_tokens, settings.startup_timeout_seconds)
-        throttle = LoginThrottle(
+        throttle = CountingLoginThrottle(
             per_account=settings.auth_login_max_failures_per_account,
             per_address=settings.auth_login_max_failures_per_address,
             window_seconds=settings.auth_login_failure_window_seconds,
