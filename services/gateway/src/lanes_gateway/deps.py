@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from lanes_common.problems import ApiProblem
+from lanes_common.telemetry.log_context import bind_log_fields
 from lanes_common.tokens import AccessClaims, InvalidTokenError
 from lanes_gateway.resources import GatewayResources
 
@@ -41,7 +42,7 @@ async def get_current_user(
             headers={"WWW-Authenticate": 'Bearer realm="lanes"'},
         )
     try:
-        return await resources.token_verifier.verify(credentials.credentials)
+        claims = await resources.token_verifier.verify(credentials.credentials)
     except InvalidTokenError as exc:
         raise ApiProblem(
             401,
@@ -50,6 +51,8 @@ async def get_current_user(
             # The reason is in the body; the header stays a fixed, well-formed value.
             headers={"WWW-Authenticate": 'Bearer realm="lanes", error="invalid_token"'},
         ) from exc
+    bind_log_fields(user_id=claims.subject)
+    return claims
 
 
 CurrentUser = Annotated[AccessClaims, Depends(get_current_user)]

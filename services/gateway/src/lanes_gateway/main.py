@@ -14,10 +14,13 @@ from lanes_common.kafka import kafka_is_ready
 from lanes_common.logs import configure_logging
 from lanes_common.mongo import mongo_is_ready
 from lanes_common.problems import install_problem_handlers
+from lanes_common.telemetry.http import fastapi_telemetry, instrument_app
+from lanes_common.telemetry.tracing import configure_tracing
 from lanes_gateway.api.problems import document_problem_schema, install_gateway_problem_handler
 from lanes_gateway.api.routes import auth, legacy, queue, requests
 from lanes_gateway.body_limit import BodySizeLimitMiddleware
 from lanes_gateway.config import GatewaySettings
+from lanes_gateway.metrics import record_answer
 from lanes_gateway.resources import GatewayResources, open_resources
 
 
@@ -52,6 +55,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         summary="Per-user FIFO request queues: enqueue requests, read their status.",
         version="1.0.0",
         lifespan=lifespan,
+        telemetry=fastapi_telemetry(),
     )
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     install_problem_handlers(app)
@@ -63,6 +67,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.include_router(legacy.router)
     app.include_router(legacy.router, prefix="/api")
     app.include_router(health_router(lambda: readiness_checks(app)))
+    instrument_app(app, on_response=record_answer)
     return app
 
 
@@ -70,6 +75,7 @@ def run() -> None:
     """Start the gateway with settings from the environment."""
     settings = GatewaySettings()
     configure_logging("gateway", settings.log_level, settings.log_format)
+    configure_tracing("gateway")
     uvicorn.run(
         create_app(settings),
         host=settings.gateway_host,

@@ -17,10 +17,12 @@ from lanes_common.documents import REQUESTS_COLLECTION
 from lanes_common.errors import DependencyUnavailableError
 from lanes_common.kafka import AsyncProducer, producer_config
 from lanes_common.mongo import MongoDocument, create_mongo_client
+from lanes_common.telemetry.propagation import inject_http_trace_context
 from lanes_common.tokens import JwksKeySet, TokenVerifier
 from lanes_gateway.auth_client import AuthClient
 from lanes_gateway.config import GatewaySettings
 from lanes_gateway.store import RequestStore
+from lanes_gateway.telemetry import TracedProducer
 
 logger = logging.getLogger(__name__)
 
@@ -65,12 +67,16 @@ async def open_resources(settings: GatewaySettings) -> AsyncIterator[GatewayReso
         store = RequestStore(mongo[settings.mongo_database][REQUESTS_COLLECTION])
         await prepare_request_store(store, settings.startup_timeout_seconds)
 
-        producer = AsyncProducer(
+        producer = TracedProducer(
             producer_config(settings.kafka_bootstrap_servers, client_id="lanes-gateway")
         )
         stack.push_async_callback(producer.close)
 
-        http = httpx.AsyncClient(base_url=settings.auth_url, timeout=AUTH_TIMEOUT_SECONDS)
+        http = httpx.AsyncClient(
+            base_url=settings.auth_url,
+            timeout=AUTH_TIMEOUT_SECONDS,
+            event_hooks={"request": [inject_http_trace_context]},
+        )
         stack.push_async_callback(http.aclose)
         keys = JwksKeySet(settings.jwks_url, http)
         try:
