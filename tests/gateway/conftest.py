@@ -11,16 +11,19 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 import jwt
 import pytest
-from confluent_kafka import Consumer, Message
+from confluent_kafka import Consumer, Message, TopicPartition
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from pymongo import MongoClient
+from pymongo.collection import Collection
 
 from lanes_devstack.infra import LocalInfra
 from lanes_devstack.process import free_port
@@ -57,6 +60,10 @@ class GatewayStack:
     kafka_bootstrap_servers: str
     signing_key: Ed25519PrivateKey
     kid: str
+    mongo_uri: str = ""
+    database: str = ""
+    gateway_env: dict[str, str] = field(default_factory=dict)
+    log_dir: Path = Path()
 
     @property
     def url(self) -> str:
@@ -94,6 +101,57 @@ class GatewayStack:
         claims.update(overrides)
         claims = {name: value for name, value in claims.items() if value is not None}
         return jwt.encode(claims, self.signing_key, algorithm="EdDSA", headers={"kid": self.kid})
+
+    @contextmanager
+    def collection(self, name: str) -> Iterator[Collection[dict[str, Any]]]:
+        """A collection of the stack's database, to look past the API (or act as the processor)."""
+        client: MongoClient[dict[str, Any]] = MongoClient(self.mongo_uri, tz_aware=True)
+        try:
+            yield client[self.database][name]
+        finally:
+            client.close()
+
+    def start_gateway(self, overrides: dict[str, str]) -> RunningService:
+        """Another gateway on the same auth, topic and database, with other settings."""
+        port = free_port()
+        env = {
+            **self.gateway_env,
+            "LANES_GATEWAY_PORT": str(port),
+            **overrides,
+        }
+        return start_service("gateway", port, env, self.log_dir, name=f"gateway-{port}")
+
+    def records_for_key(self, key: bytes) -> list[Message]:
+        """Every record on the topic with this key (a user's requests), read to its end."""
+        consumer = Consumer(
+            {
+                "bootstrap.servers": self.kafka_bootstrap_servers,
+                "group.id": f"test-{uuid.uuid4().hex}",
+                "enable.auto.commit": False,
+            }
+        )
+        found: list[Message] = []
+        try:
+            metadata = consumer.list_topics(self.topic, timeout=10.0)
+            for partition in metadata.topics[self.topic].partitions:
+                _, high = consumer.get_watermark_offsets(
+                    TopicPartition(self.topic, partition), timeout=10.0
+                )
+                if high == 0:
+                    continue
+                consumer.assign([TopicPartition(self.topic, partition, 0)])
+                position = 0
+                while position < high:
+                    record = consumer.poll(5.0)
+                    assert record is not None, f"partition {partition} ended before {high}"
+                    if record.error() is not None:
+                        continue
+                    position = (record.offset() or 0) + 1
+                    if record.key() == key:
+                        found.append(record)
+        finally:
+            consumer.close()
+        return found
 
     def records(self, request_ids: set[str], timeout: float = 30.0) -> dict[str, Message]:
         """The records on the topic with these request ids, read from the beginning."""
@@ -174,17 +232,13 @@ def gateway_stack(
         },
         log_dir,
     )
+    gateway_env = {**common, "LANES_GATEWAY_HOST": "127.0.0.1", "LANES_AUTH_URL": auth.url}
     try:
         gateway_port = free_port()
         gateway = start_service(
             "gateway",
             gateway_port,
-            {
-                **common,
-                "LANES_GATEWAY_HOST": "127.0.0.1",
-                "LANES_GATEWAY_PORT": str(gateway_port),
-                "LANES_AUTH_URL": auth.url,
-            },
+            {**gateway_env, "LANES_GATEWAY_PORT": str(gateway_port)},
             log_dir,
         )
     except BaseException:
@@ -199,6 +253,10 @@ def gateway_stack(
             kafka_bootstrap_servers=infra.kafka_bootstrap_servers,
             signing_key=signing_key,
             kid=jwks["keys"][0]["kid"],
+            mongo_uri=infra.mongo_uri,
+            database=name,
+            gateway_env=gateway_env,
+            log_dir=log_dir,
         )
     finally:
         gateway.stop()

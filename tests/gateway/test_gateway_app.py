@@ -20,7 +20,7 @@ from lanes_gateway.auth_client import AuthClient
 from lanes_gateway.config import GatewaySettings
 from lanes_gateway.main import create_app
 from lanes_gateway.resources import GatewayResources
-from tests.gateway.test_gateway_enqueue import FakeProducer, FakeStore
+from tests.gateway.test_gateway_enqueue import FakeDeletedUsers, FakeProducer, FakeStore
 
 KID = "test-key"
 ISSUER, AUDIENCE = "lanes-auth", "lanes"
@@ -67,6 +67,8 @@ async def _client(
             store=store,  # type: ignore[arg-type]
             auth=AuthClient(auth_http),
             token_verifier=TokenVerifier(keys, ISSUER, AUDIENCE),
+            idempotent_enqueue=None,  # type: ignore[arg-type]
+            deleted_users=FakeDeletedUsers(),  # type: ignore[arg-type]
         )
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:

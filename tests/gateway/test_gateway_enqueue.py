@@ -49,6 +49,19 @@ class FakeStore:
             raise self.error
         self.documents.append(document)
 
+    async def count_queued(self, user_id: str) -> int:
+        return sum(d["user_id"] == user_id and d["state"] == "queued" for d in self.documents)
+
+    async def exists(self, request_id: str) -> bool:
+        return any(d["_id"] == request_id for d in self.documents)
+
+
+class FakeDeletedUsers:
+    """No account was deleted."""
+
+    async def contains(self, user_id: str) -> bool:
+        return False
+
 
 async def test_accepted_request_is_produced_keyed_by_user_then_recorded() -> None:
     producer, store = FakeProducer(), FakeStore()

@@ -26,6 +26,15 @@ stored it: one user's offsets order their queue), ``enqueued_at``,
 USERS_COLLECTION = "users"
 """One document per user, owned by the auth service."""
 
+DELETED_USERS_COLLECTION = "deleted_users"
+"""One document per deleted account, ``_id`` = its user id: auth writes it, the gateway reads it.
+
+Access tokens are verified without asking auth, so a deleted user's token
+would stay good until it expires; the gateway refuses a token whose subject
+is listed here (one lookup by ``_id``, the lookup every MongoDB-wire server
+indexes).
+"""
+
 
 def encode_json_value(value: Any) -> str:
     """Store an arbitrary JSON value as compact text."""

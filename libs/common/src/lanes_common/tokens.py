@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import jwt
@@ -33,6 +33,14 @@ class AccessClaims:
     username: str | None
     token_id: str
     expires_at: int
+
+
+class VerificationKeys(Protocol):
+    """Where a verifier finds the public key a token's ``kid`` names."""
+
+    async def key_for(self, kid: str) -> jwt.PyJWK:
+        """The key named ``kid``; raises `InvalidTokenError` when there is none."""
+        ...
 
 
 class JwksKeySet:
@@ -85,7 +93,9 @@ class JwksKeySet:
 class TokenVerifier:
     """Checks access tokens: signature, algorithm allow-list, issuer, audience, expiry."""
 
-    def __init__(self, keys: JwksKeySet, issuer: str, audience: str, leeway: float = 5.0) -> None:
+    def __init__(
+        self, keys: VerificationKeys, issuer: str, audience: str, leeway: float = 5.0
+    ) -> None:
         self._keys = keys
         self._issuer = issuer
         self._audience = audience

@@ -153,6 +153,12 @@ class RefreshTokenStore:
             {"_id": family_id, "revoked_at": None}, {"$set": {"revoked_at": _now()}}
         )
 
+    async def revoke_user(self, user_id: str) -> None:
+        """End every session of one user (their account is going)."""
+        await self._families.update_many(
+            {"user_id": user_id, "revoked_at": None}, {"$set": {"revoked_at": _now()}}
+        )
+
     async def revoke(self, token: str) -> None:
         """Log out: revoke the family of ``token``; an unknown token is no error."""
         doc = await self._tokens.find_one({"_id": hash_refresh_token(token)})

@@ -15,6 +15,7 @@ from pymongo.errors import ConnectionFailure, PyMongoError
 
 from lanes_auth.accounts import Accounts
 from lanes_auth.config import AuthSettings
+from lanes_auth.deletion import AccountDeletion
 from lanes_auth.keys import KeyRing
 from lanes_auth.metrics import CountingLoginThrottle
 from lanes_auth.passwords import PasswordHashing
@@ -27,9 +28,11 @@ from lanes_auth.refresh import (
 from lanes_auth.sessions import Sessions
 from lanes_auth.tokens import AccessTokenIssuer
 from lanes_auth.users import UserStore
-from lanes_common.documents import USERS_COLLECTION
+from lanes_auth.verification import access_token_verifier
+from lanes_common.documents import DELETED_USERS_COLLECTION, USERS_COLLECTION
 from lanes_common.errors import DependencyUnavailableError
 from lanes_common.mongo import MongoDocument, create_mongo_client
+from lanes_common.tokens import TokenVerifier
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +49,8 @@ class AuthResources:
     keys: KeyRing
     accounts: Accounts
     sessions: Sessions
+    deletion: AccountDeletion
+    token_verifier: TokenVerifier
 
 
 async def prepare_collections(
@@ -110,6 +115,8 @@ async def open_resources(settings: AuthSettings, keys: KeyRing) -> AsyncIterator
             keys=keys,
             accounts=Accounts(users, await PasswordHashing.create(), throttle),
             sessions=Sessions(users, access_tokens, refresh_tokens),
+            deletion=AccountDeletion(users, refresh_tokens, database[DELETED_USERS_COLLECTION]),
+            token_verifier=access_token_verifier(keys, settings.jwt_issuer, settings.jwt_audience),
         )
         purger = asyncio.create_task(purge_expired_forever(refresh_tokens))
         try:

@@ -144,6 +144,10 @@ class UserStore:
         doc = await self._users.find_one({"_id": user_id})
         return None if doc is None else User.from_document(doc)
 
+    async def delete(self, user_id: str) -> None:
+        """Remove the user; their username and email are free again."""
+        await self._users.delete_one({"_id": user_id})
+
     async def replace_password_hash(self, user_id: str, old_hash: str, new_hash: str) -> None:
         """Store a stronger hash of the same password, unless the password changed meanwhile."""
         await self._users.update_one(

@@ -49,8 +49,9 @@ class AuthClient:
         body: bytes,
         headers: Mapping[str, str],
         client_address: str | None,
+        method: str = "POST",
     ) -> AuthAnswer:
-        """POST ``body`` to auth's ``path`` with the client's relevant headers."""
+        """Send ``body`` to auth's ``path`` (POST unless told) with the relevant headers."""
         outgoing = {
             name: value
             for name, value in headers.items()
@@ -62,7 +63,7 @@ class AuthClient:
             # a client-supplied header is replaced, so it cannot dodge the limit.
             outgoing["x-forwarded-for"] = client_address
         try:
-            response = await self._http.post(path, content=body, headers=outgoing)
+            response = await self._http.request(method, path, content=body, headers=outgoing)
         except httpx.HTTPError as exc:
             logger.warning("auth did not answer %s: %s", path, exc)
             raise AuthUnavailableError("the auth service is unavailable; try again") from exc

@@ -8,12 +8,18 @@ from lanes_common.settings import LanesSettings
 
 
 class GatewaySettings(LanesSettings):
-    """Where the gateway listens, where auth is, and how large a request body may be."""
+    """Where the gateway listens, where auth is, and what it accepts from one user."""
 
     gateway_host: str = "127.0.0.1"
     gateway_port: int = Field(default=8000, ge=1, le=65535)
     auth_url: str = "http://127.0.0.1:8001"
     max_body_bytes: int = Field(default=65_536, gt=0)
+    # Past this many queued requests, a user's enqueues answer 429 until some run.
+    max_queued_per_user: int = Field(default=1000, ge=1)
+    # How long an Idempotency-Key names the request it first accepted.
+    idempotency_key_ttl_seconds: int = Field(default=86_400, ge=60)
+    # How long a repeat waits for the first request with its key to be accepted, then 409.
+    idempotency_wait_seconds: float = Field(default=10.0, gt=0, le=60)
 
     @property
     def jwks_url(self) -> str:

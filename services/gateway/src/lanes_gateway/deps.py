@@ -55,4 +55,23 @@ async def get_current_user(
     return claims
 
 
-CurrentUser = Annotated[AccessClaims, Depends(get_current_user)]
+VerifiedClaims = Annotated[AccessClaims, Depends(get_current_user)]
+
+
+async def get_live_user(claims: VerifiedClaims, resources: Resources) -> AccessClaims:
+    """The caller of a valid token whose account still exists; otherwise 401.
+
+    Tokens are verified offline, so deleting an account cannot recall them;
+    the gateway asks the list of deleted accounts instead (one lookup by id).
+    """
+    if await resources.deleted_users.contains(claims.subject):
+        raise ApiProblem(
+            401,
+            "invalid_token",
+            "the account of this token was deleted",
+            headers={"WWW-Authenticate": 'Bearer realm="lanes", error="invalid_token"'},
+        )
+    return claims
+
+
+CurrentUser = Annotated[AccessClaims, Depends(get_live_user)]

@@ -24,11 +24,10 @@ async def enqueue_request(
     request_type: str,
     payload: JsonValue,
 ) -> RequestMessage:
-    """Produce the request keyed by user and return it once Kafka acknowledged it.
+    """Produce a new request keyed by user and return it once Kafka acknowledged it.
 
-    Raises `EnqueueUnavailableError` when Kafka did not acknowledge: then
-    nothing was accepted and nothing is written. After the acknowledgement the
-    request is accepted whatever happens to the status write.
+    Raises `EnqueueUnavailableError` when Kafka did not acknowledge (see
+    `produce_request`).
     """
     message = RequestMessage(
         id=new_request_id(),
@@ -37,8 +36,20 @@ async def enqueue_request(
         payload=payload,
         enqueued_at=utc_now(),
     )
+    return await produce_request(producer, store, topic, message)
+
+
+async def produce_request(
+    producer: AsyncProducer, store: RequestStore, topic: str, message: RequestMessage
+) -> RequestMessage:
+    """Produce ``message`` keyed by its user and return it once Kafka acknowledged it.
+
+    Raises `EnqueueUnavailableError` when Kafka did not acknowledge: then
+    nothing was accepted and nothing is written. After the acknowledgement the
+    request is accepted whatever happens to the status write.
+    """
     # Encoded before producing, so nothing can fail between the ack and the write.
-    payload_json = encode_json_value(payload)
+    payload_json = encode_json_value(message.payload)
     try:
         record = await producer.produce(
             topic, message.encode(), key=message.key(), headers=message.headers()

@@ -23,3 +23,35 @@ class InvalidCursorError(GatewayError):
 
 class AuthUnavailableError(GatewayError):
     """The auth service did not answer."""
+
+
+class InvalidPayloadError(GatewayError):
+    """The payload does not suit its (built-in) request type; ``errors`` names the fields."""
+
+    def __init__(self, errors: list[dict[str, str]]) -> None:
+        super().__init__("; ".join(f"{e['field']}: {e['message']}" for e in errors))
+        self.errors = errors
+
+
+class QuotaExceededError(GatewayError):
+    """The user already has as many queued requests as one user may."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"at most {limit} queued requests per user; wait for some to run")
+        self.limit = limit
+
+
+class IdempotencyKeyReusedError(GatewayError):
+    """The Idempotency-Key already named a request with a different body."""
+
+
+class IdempotencyKeyInProgressError(GatewayError):
+    """The first request with this Idempotency-Key is still being accepted."""
+
+
+class RequestNotCancellableError(GatewayError):
+    """The request already started or finished, so it can no longer be cancelled."""
+
+    def __init__(self, state: str) -> None:
+        super().__init__(f"the request is {state}; only a queued request can be cancelled")
+        self.state = state

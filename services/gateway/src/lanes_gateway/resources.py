@@ -8,12 +8,13 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 
 import httpx
 from pymongo import AsyncMongoClient
 from pymongo.errors import ConnectionFailure
 
-from lanes_common.documents import REQUESTS_COLLECTION
+from lanes_common.documents import DELETED_USERS_COLLECTION, REQUESTS_COLLECTION
 from lanes_common.errors import DependencyUnavailableError
 from lanes_common.kafka import AsyncProducer, producer_config
 from lanes_common.mongo import MongoDocument, create_mongo_client
@@ -21,6 +22,12 @@ from lanes_common.telemetry.propagation import inject_http_trace_context
 from lanes_common.tokens import JwksKeySet, TokenVerifier
 from lanes_gateway.auth_client import AuthClient
 from lanes_gateway.config import GatewaySettings
+from lanes_gateway.deleted_users import DeletedUsers
+from lanes_gateway.idempotency import (
+    IDEMPOTENCY_COLLECTION,
+    IdempotencyClaims,
+    IdempotentEnqueue,
+)
 from lanes_gateway.store import RequestStore
 from lanes_gateway.telemetry import TracedProducer
 
@@ -40,6 +47,8 @@ class GatewayResources:
     store: RequestStore
     auth: AuthClient
     token_verifier: TokenVerifier
+    idempotent_enqueue: IdempotentEnqueue
+    deleted_users: DeletedUsers
 
 
 async def prepare_request_store(store: RequestStore, wait_seconds: float) -> None:
@@ -66,6 +75,10 @@ async def open_resources(settings: GatewaySettings) -> AsyncIterator[GatewayReso
         stack.push_async_callback(mongo.close)
         store = RequestStore(mongo[settings.mongo_database][REQUESTS_COLLECTION])
         await prepare_request_store(store, settings.startup_timeout_seconds)
+        database = mongo[settings.mongo_database]
+        claims = IdempotencyClaims(database[IDEMPOTENCY_COLLECTION])
+        await claims.ensure_indexes()
+        await stack.enter_async_context(claims.purging())
 
         producer = TracedProducer(
             producer_config(settings.kafka_bootstrap_servers, client_id="lanes-gateway")
@@ -92,4 +105,13 @@ async def open_resources(settings: GatewaySettings) -> AsyncIterator[GatewayReso
             store=store,
             auth=AuthClient(http),
             token_verifier=TokenVerifier(keys, settings.jwt_issuer, settings.jwt_audience),
+            idempotent_enqueue=IdempotentEnqueue(
+                claims=claims,
+                producer=producer,
+                requests=store,
+                topic=settings.requests_topic,
+                key_ttl=timedelta(seconds=settings.idempotency_key_ttl_seconds),
+                wait_seconds=settings.idempotency_wait_seconds,
+            ),
+            deleted_users=DeletedUsers(database[DELETED_USERS_COLLECTION]),
         )

@@ -100,6 +100,39 @@ class RequestStore:
             {"user_id": user_id, "state": {"$in": _OPEN_STATE_VALUES}, "offset": {"$lt": offset}}
         )
 
+    async def exists(self, request_id: str) -> bool:
+        """Whether a status document with this id exists (whoever's it is)."""
+        found = await self._collection.find_one({"_id": request_id}, projection={"_id": True})
+        return found is not None
+
+    async def count_queued(self, user_id: str) -> int:
+        """How many of the user's requests wait in their queue (not started yet)."""
+        return await self._collection.count_documents(
+            {"user_id": user_id, "state": RequestState.QUEUED.value}
+        )
+
+    async def cancel_queued(self, request_id: str, now: datetime) -> bool:
+        """Move a queued request to ``cancelled``; False if it was no longer queued.
+
+        On MongoDB the condition and the write are one atomic step. FerretDB v1
+        does not apply a conditional update atomically: a processor starting
+        the request at the same moment can slip between the two (see
+        docs/architecture.md, "FerretDB notes"), so callers read the outcome back.
+        """
+        cancelled = RequestState.CANCELLED
+        result = await self._collection.update_one(
+            {"_id": request_id, "state": RequestState.QUEUED.value},
+            {
+                "$set": {
+                    "state": cancelled.value,
+                    "state_rank": cancelled.rank,
+                    "finished_at": now,
+                    "updated_at": now,
+                }
+            },
+        )
+        return result.modified_count == 1
+
     async def count_open(self, user_id: str) -> int:
         """How many of the user's requests are queued or processing."""
         return await self._collection.count_documents(

@@ -70,9 +70,16 @@ _DESCRIPTIONS = {
 
 
 _HEADERS = {
+    401: {
+        "WWW-Authenticate": {
+            "description": "The bearer challenge (RFC 6750), on routes that take a bearer token.",
+            "schema": {"type": "string"},
+        }
+    },
     429: {
         "Retry-After": {
             "description": "Seconds to wait before trying again.",
+            "required": True,
             "schema": {"type": "integer"},
         }
     },

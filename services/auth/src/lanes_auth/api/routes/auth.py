@@ -13,7 +13,13 @@ from lanes_auth.api.schemas import (
     RegisterResponse,
     TokenResponse,
 )
-from lanes_auth.deps import AccountsDep, SessionsDep
+from lanes_auth.deps import (
+    AccountDeletionDep,
+    AccountsDep,
+    CurrentUserId,
+    SessionsDep,
+    account_gone,
+)
 from lanes_auth.errors import InvalidInputError
 from lanes_auth.sessions import TokenPair
 
@@ -87,4 +93,17 @@ async def refresh(body: RefreshRequest, response: Response, sessions: SessionsDe
 async def logout(body: LogoutRequest, sessions: SessionsDep) -> Response:
     """End the session of a refresh token; an unknown token is ignored."""
     await sessions.end(body.refresh_token)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.delete(
+    "/me",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=problem_responses(401),
+)
+async def delete_me(user_id: CurrentUserId, deletion: AccountDeletionDep) -> Response:
+    """Delete the caller's account: it can no longer log in, refresh, or use its tokens."""
+    if not await deletion.delete(user_id):
+        raise account_gone()
     return Response(status_code=status.HTTP_204_NO_CONTENT)

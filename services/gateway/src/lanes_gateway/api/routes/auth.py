@@ -32,27 +32,30 @@ def client_address(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-async def forward_to_auth(request: Request, resources: Resources, path: str) -> Response:
+async def forward_to_auth(
+    request: Request, resources: Resources, path: str, method: str = "POST"
+) -> Response:
     """Send the request's body to auth's ``path`` and answer what auth answered."""
     answer = await resources.auth.forward(
-        path, await request.body(), request.headers, client_address(request)
+        path, await request.body(), request.headers, client_address(request), method
     )
     return Response(answer.body, status_code=answer.status, headers=answer.headers)
 
 
-def _proxy(name: str, summary: str) -> None:
+def _proxy(name: str, summary: str, method: str = "POST") -> None:
     path = f"/{name}"
 
     async def endpoint(request: Request, resources: Resources) -> Response:
-        return await forward_to_auth(request, resources, f"{router.prefix}{path}")
+        return await forward_to_auth(request, resources, f"{router.prefix}{path}", method)
 
     router.add_api_route(
         path,
         endpoint,
-        methods=["POST"],
-        name=f"auth_{name}",
+        methods=[method],
+        name=f"auth_{name}" if method == "POST" else f"auth_{method.lower()}_{name}",
         summary=summary,
-        openapi_extra=_JSON_BODY,
+        # Auth reads the bearer token of `DELETE /me` itself; the gateway only documents it.
+        openapi_extra=_JSON_BODY if method == "POST" else {"security": [{"bearer": []}]},
         responses={"default": _PASSED_THROUGH, **problem_responses(413, 503)},
         response_class=Response,
     )
@@ -62,3 +65,4 @@ _proxy("register", "Register a user (forwarded to auth).")
 _proxy("login", "Log in and get an access token (forwarded to auth).")
 _proxy("refresh", "Exchange a refresh token for new tokens (forwarded to auth).")
 _proxy("logout", "Revoke a refresh token (forwarded to auth).")
+_proxy("me", "Delete the caller's account (forwarded to auth).", method="DELETE")

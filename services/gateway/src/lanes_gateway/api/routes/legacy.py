@@ -34,6 +34,7 @@ from lanes_gateway.legacy import (
     legacy_queue_status,
     legacy_token,
 )
+from lanes_gateway.quota import ensure_below_quota
 
 router = APIRouter(tags=["legacy"], deprecated=True)
 
@@ -91,11 +92,12 @@ async def legacy_login(body: LegacyLoginBody, request: Request, resources: Resou
     return JSONResponse(token.model_dump())
 
 
-@router.post("/enqueue", responses=problem_responses(400, 401, 413, 422, 503))
+@router.post("/enqueue", responses=problem_responses(400, 401, 413, 422, 429, 503))
 async def legacy_enqueue(
     body: LegacyEnqueueBody, user: CurrentUser, resources: Resources
 ) -> LegacyEnqueued:
     """Enqueue `request` as an `echo` request (seed API; use `POST /v1/requests`)."""
+    await ensure_below_quota(resources.store, user.subject, resources.settings.max_queued_per_user)
     message = await enqueue_request(
         resources.producer,
         resources.store,
@@ -107,7 +109,7 @@ async def legacy_enqueue(
     return LegacyEnqueued(message=ENQUEUED_MESSAGE, id=message.id)
 
 
-@router.get("/status", responses=problem_responses(401))
+@router.get("/status", responses=problem_responses(401, 503))
 async def legacy_status(user: CurrentUser, resources: Resources) -> LegacyQueueStatus:
     """Whether the caller has pending requests (seed API; use `GET /v1/queue`)."""
     return legacy_queue_status(await resources.store.count_open(user.subject))

@@ -13,7 +13,7 @@ from lanes_gateway.views import queue_summary
 router = APIRouter(prefix="/v1/queue", tags=["queue"])
 
 
-@router.get("", responses=problem_responses(401))
+@router.get("", responses=problem_responses(401, 503))
 async def read_queue(user: CurrentUser, resources: Resources) -> QueueSummary:
     """Counts per state, how many are pending, and how long the oldest queued one has waited."""
     counts = await resources.store.count_by_state(user.subject)

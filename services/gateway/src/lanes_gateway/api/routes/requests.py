@@ -1,18 +1,24 @@
-"""``/v1/requests``: enqueue a request, read one, list the caller's."""
+"""``/v1/requests``: enqueue a request, read one, cancel one, list the caller's."""
 
 from __future__ import annotations
 
 import re
+from functools import partial
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Header, Query, Response
 
+from lanes_common.messages import utc_now
+from lanes_common.mongo import MongoDocument
 from lanes_common.states import RequestState
 from lanes_gateway.api.problems import problem_responses
 from lanes_gateway.cursor import PageCursor
 from lanes_gateway.deps import CurrentUser, Resources
 from lanes_gateway.enqueue import enqueue_request
-from lanes_gateway.errors import RequestNotFoundError
+from lanes_gateway.errors import RequestNotCancellableError, RequestNotFoundError
+from lanes_gateway.idempotency import IDEMPOTENCY_KEY_PATTERN
+from lanes_gateway.payloads import check_payload
+from lanes_gateway.quota import ensure_below_quota
 from lanes_gateway.schemas import (
     EnqueueBody,
     EnqueuedRequest,
@@ -35,23 +41,80 @@ def request_path(request_id: str) -> str:
     return f"{router.prefix}/{request_id}"
 
 
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        pattern=IDEMPOTENCY_KEY_PATTERN,
+        description="Any unique string (a UUID, say), 1 to 255 visible ASCII characters. "
+        "Sending the same key with the same body again answers the same request id and "
+        "enqueues nothing; with a different body, 409. Keys are per user and last 24 h.",
+    ),
+]
+
+
 @router.post(
     "",
     status_code=202,
-    responses=problem_responses(400, 401, 413, 422, 503),
+    responses={
+        202: {
+            "headers": {
+                "Location": {
+                    "description": "Where the request can be read.",
+                    "schema": {"type": "string"},
+                },
+                "Idempotent-Replayed": {
+                    "description": "`true` when an earlier call with this Idempotency-Key "
+                    "accepted the request.",
+                    "schema": {"type": "string", "enum": ["true"]},
+                },
+            }
+        },
+        **problem_responses(
+            400,
+            401,
+            409,
+            413,
+            422,
+            429,
+            503,
+            s409="The Idempotency-Key was used with another body (`idempotency_key_reused`), "
+            "or its first request is still being accepted (`idempotency_key_in_progress`).",
+            s422="The body is invalid, or the payload does not suit a built-in type; "
+            "`errors` names the fields.",
+            s429="The caller already has `LANES_MAX_QUEUED_PER_USER` queued requests.",
+        ),
+    },
 )
 async def create_request(
-    body: EnqueueBody, user: CurrentUser, resources: Resources, response: Response
+    body: EnqueueBody,
+    user: CurrentUser,
+    resources: Resources,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
 ) -> EnqueuedRequest:
     """Enqueue a request; answers once Kafka has acknowledged it."""
-    message = await enqueue_request(
-        resources.producer,
-        resources.store,
-        resources.settings.requests_topic,
-        user.subject,
-        body.type,
-        body.payload,
+    check_payload(body.type, body.payload)
+    check_quota = partial(
+        ensure_below_quota, resources.store, limit=resources.settings.max_queued_per_user
     )
+    if idempotency_key is None:
+        await check_quota(user.subject)
+        message = await enqueue_request(
+            resources.producer,
+            resources.store,
+            resources.settings.requests_topic,
+            user.subject,
+            body.type,
+            body.payload,
+        )
+    else:
+        accepted = await resources.idempotent_enqueue.enqueue(
+            user.subject, idempotency_key, body.type, body.payload, check_quota
+        )
+        message = accepted.message
+        if accepted.replayed:
+            response.headers["Idempotent-Replayed"] = "true"
     location = request_path(message.id)
     response.headers["Location"] = location
     return EnqueuedRequest(
@@ -59,14 +122,19 @@ async def create_request(
     )
 
 
-@router.get("/{request_id}", responses=problem_responses(401, 404))
-async def read_request(request_id: str, user: CurrentUser, resources: Resources) -> RequestView:
-    """One of the caller's requests: state, result or error, and its queue position while queued."""
+async def _find_own_request(resources: Resources, request_id: str, user_id: str) -> MongoDocument:
     if not _REQUEST_ID.match(request_id):
         raise RequestNotFoundError(request_id)
-    document = await resources.store.find_for_user(request_id, user.subject)
+    document = await resources.store.find_for_user(request_id, user_id)
     if document is None:
         raise RequestNotFoundError(request_id)
+    return document
+
+
+@router.get("/{request_id}", responses=problem_responses(401, 404, 503))
+async def read_request(request_id: str, user: CurrentUser, resources: Resources) -> RequestView:
+    """One of the caller's requests: state, result or error, and its queue position while queued."""
+    document = await _find_own_request(resources, request_id, user.subject)
     position = None
     if document.get("state") == RequestState.QUEUED and document.get("offset") is not None:
         before = await resources.store.count_open_before(user.subject, int(document["offset"]))
@@ -74,7 +142,34 @@ async def read_request(request_id: str, user: CurrentUser, resources: Resources)
     return request_view(document, position)
 
 
-@router.get("", responses=problem_responses(401, 422))
+@router.delete(
+    "/{request_id}",
+    responses=problem_responses(
+        401,
+        404,
+        409,
+        503,
+        s409="The request already started or finished (`not_cancellable`).",
+    ),
+)
+async def cancel_request(request_id: str, user: CurrentUser, resources: Resources) -> RequestView:
+    """Cancel one of the caller's requests while it is still queued; the processor skips it.
+
+    Cancelling a cancelled request again answers it unchanged.
+    """
+    document = await _find_own_request(resources, request_id, user.subject)
+    if document.get("state") == RequestState.QUEUED:
+        await resources.store.cancel_queued(request_id, utc_now())
+        # Read back rather than trust the update: on FerretDB the processor may have
+        # started the request between the check and the write.
+        document = await _find_own_request(resources, request_id, user.subject)
+    state = RequestState(document["state"])
+    if state is not RequestState.CANCELLED:
+        raise RequestNotCancellableError(state.value)
+    return request_view(document, None)
+
+
+@router.get("", responses=problem_responses(401, 422, 503))
 async def list_requests(
     user: CurrentUser,
     resources: Resources,

@@ -1,0 +1,311 @@
+"""``Idempotency-Key``: one key, one request, however often (and however concurrently) it is sent.
+
+A key is *claimed* by inserting a document whose ``_id`` is derived from the
+user and the key. A unique ``_id`` is the one compare-and-set that MongoDB and
+FerretDB v1 both make atomic (FerretDB's conditional updates are not: two
+racing ``find_one_and_update`` calls can both win), so exactly one of any
+number of concurrent requests wins the claim. The claim holds the request id
+and the encoded message before anything is produced, so every later step
+refers to that one request:
+
+- the winner checks the quota, produces, and marks the claim ``done``;
+- a loser with a different body gets 409 at once; with the same body it
+  polls the claim until it is ``done`` (then answers the same id), up to
+  ``LANES_IDEMPOTENCY_WAIT_SECONDS``, after which it answers 409 "in progress";
+- if Kafka refuses the winner's record, the claim's lease is ended at once,
+  so a retry takes the claim over and produces *the same message* (same id):
+  a record Kafka did take despite reporting an error is then only repeated,
+  and the processor's status view is keyed by request id;
+- if the winner dies mid-way, its lease (`CLAIM_LEASE`, longer than the
+  producer's delivery timeout) runs out and a retry takes over likewise,
+  unless the request's status document already exists (it was accepted);
+- a quota refusal deletes the claim: nothing was produced, so the key is free.
+
+Keys expire after ``LANES_IDEMPOTENCY_KEY_TTL_SECONDS``; expired claims are
+purged periodically (FerretDB has no TTL indexes) and reused when seen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from pymongo import ASCENDING
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError, PyMongoError
+
+from lanes_common.kafka import AsyncProducer
+from lanes_common.messages import RequestMessage, new_request_id, utc_now
+from lanes_common.mongo import MongoDocument
+from lanes_gateway.enqueue import produce_request
+from lanes_gateway.errors import (
+    EnqueueUnavailableError,
+    IdempotencyKeyInProgressError,
+    IdempotencyKeyReusedError,
+)
+from lanes_gateway.store import RequestStore
+
+logger = logging.getLogger(__name__)
+
+IDEMPOTENCY_COLLECTION = "idempotency_keys"
+"""One document per claimed (user, key): ``_id`` = `claim_id`."""
+
+IDEMPOTENCY_KEY_PATTERN = r"^[!-~]{1,255}$"
+"""Visible ASCII, 1 to 255 characters: what fits in a header unchanged."""
+
+CLAIM_LEASE = timedelta(seconds=60)
+"""How long a claim's owner may take to produce: past the producer's 30 s delivery timeout."""
+
+_POLL_FIRST_SECONDS = 0.01
+_POLL_MAX_SECONDS = 0.2
+_PURGE_INTERVAL_SECONDS = 3600.0
+
+QuotaCheck = Callable[[str], Awaitable[None]]
+"""Raises when the user may not enqueue another request."""
+
+
+def claim_id(user_id: str, key: str) -> str:
+    """The claim document's ``_id``: keys are scoped to their user, and stored hashed."""
+    return hashlib.sha256(f"{user_id}\n{key}".encode()).hexdigest()
+
+
+def body_fingerprint(request_type: str, payload: Any) -> str:
+    """What makes two bodies "the same": type and payload as JSON values, key order aside."""
+    canonical = json.dumps(
+        {"type": request_type, "payload": payload},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class ClaimState(StrEnum):
+    """Where the request a claim names is."""
+
+    PENDING = "pending"
+    """Its owner is producing it (or failed to, once ``lease_until`` passed)."""
+    DONE = "done"
+    """Kafka acknowledged it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """One claimed key: the request it stands for, and how far that request got."""
+
+    id: str
+    user_id: str
+    fingerprint: str
+    message: RequestMessage
+    state: ClaimState
+    lease_until: datetime
+    expires_at: datetime
+
+    def document(self) -> MongoDocument:
+        """The stored form."""
+        return {
+            "_id": self.id,
+            "user_id": self.user_id,
+            "fingerprint": self.fingerprint,
+            "request_id": self.message.id,
+            "message_json": self.message.model_dump_json(),
+            "state": self.state.value,
+            "lease_until": self.lease_until,
+            "expires_at": self.expires_at,
+        }
+
+    @classmethod
+    def from_document(cls, document: MongoDocument) -> Claim:
+        """Read a stored claim."""
+        return cls(
+            id=document["_id"],
+            user_id=document["user_id"],
+            fingerprint=document["fingerprint"],
+            message=RequestMessage.model_validate_json(document["message_json"]),
+            state=ClaimState(document["state"]),
+            lease_until=document["lease_until"],
+            expires_at=document["expires_at"],
+        )
+
+
+class IdempotencyClaims:
+    """The ``idempotency_keys`` collection."""
+
+    def __init__(self, collection: AsyncCollection[MongoDocument]) -> None:
+        self._collection = collection
+
+    async def ensure_indexes(self) -> None:
+        """The index the purge uses (idempotent)."""
+        await self._collection.create_index([("expires_at", ASCENDING)], name="expires_at")
+
+    async def try_claim(self, claim: Claim) -> bool:
+        """Insert ``claim``; False when the key is claimed already (atomic on every server)."""
+        try:
+            await self._collection.insert_one(claim.document())
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def get(self, claim: str) -> Claim | None:
+        """The claim with this id, if any."""
+        document = await self._collection.find_one({"_id": claim})
+        return None if document is None else Claim.from_document(document)
+
+    async def set_lease(self, claim: str, until: datetime) -> None:
+        """Let the claim's owner produce until ``until``; a past time invites a takeover."""
+        await self._collection.update_one({"_id": claim}, {"$set": {"lease_until": until}})
+
+    async def complete(self, claim: str) -> None:
+        """Kafka acknowledged the claim's request."""
+        await self._collection.update_one(
+            {"_id": claim}, {"$set": {"state": ClaimState.DONE.value}}
+        )
+
+    async def release(self, claim: Claim) -> None:
+        """Free the key again (nothing was produced, or the claim expired)."""
+        await self._collection.delete_one({"_id": claim.id, "request_id": claim.message.id})
+
+    async def purge_expired(self, now: datetime) -> int:
+        """Delete expired claims; returns how many went."""
+        result = await self._collection.delete_many({"expires_at": {"$lt": now}})
+        return result.deleted_count
+
+    @asynccontextmanager
+    async def purging(self) -> AsyncIterator[None]:
+        """Purge expired claims every hour while the context is open."""
+
+        async def purge_forever() -> None:
+            while True:
+                try:
+                    purged = await self.purge_expired(utc_now())
+                    if purged:
+                        logger.info("purged expired idempotency keys", extra={"count": purged})
+                except PyMongoError:
+                    logger.warning("purging expired idempotency keys failed", exc_info=True)
+                await asyncio.sleep(_PURGE_INTERVAL_SECONDS)
+
+        task = asyncio.create_task(purge_forever(), name="idempotency-purge")
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """The request a key stands for; ``replayed`` when an earlier call accepted it."""
+
+    message: RequestMessage
+    replayed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotentEnqueue:
+    """Accepts each (user, key) once; everything it needs, wired in the lifespan."""
+
+    claims: IdempotencyClaims
+    producer: AsyncProducer
+    requests: RequestStore
+    topic: str
+    key_ttl: timedelta
+    wait_seconds: float
+
+    async def enqueue(
+        self,
+        user_id: str,
+        key: str,
+        request_type: str,
+        payload: Any,
+        check_quota: QuotaCheck,
+    ) -> Accepted:
+        """The request ``key`` stands for, producing it if this call is the first.
+
+        Raises `IdempotencyKeyReusedError` (same key, other body),
+        `IdempotencyKeyInProgressError` (the first is still being accepted
+        after ``wait_seconds``), and whatever ``check_quota`` or producing raise.
+        """
+        claim_key = claim_id(user_id, key)
+        fingerprint = body_fingerprint(request_type, payload)
+        deadline = time.monotonic() + self.wait_seconds
+        poll = _POLL_FIRST_SECONDS
+        while True:
+            now = utc_now()
+            mine = Claim(
+                id=claim_key,
+                user_id=user_id,
+                fingerprint=fingerprint,
+                message=RequestMessage(
+                    id=new_request_id(),
+                    user_id=user_id,
+                    type=request_type,
+                    payload=payload,
+                    enqueued_at=now,
+                    idempotency_key=key,
+                ),
+                state=ClaimState.PENDING,
+                lease_until=now + CLAIM_LEASE,
+                expires_at=now + self.key_ttl,
+            )
+            if await self.claims.try_claim(mine):
+                return Accepted(await self._accept_new(mine, check_quota), replayed=False)
+            found = await self.claims.get(claim_key)
+            if found is None:
+                continue  # released between our insert and our read: try again
+            if found.expires_at <= now:
+                await self.claims.release(found)
+                continue
+            if found.fingerprint != fingerprint:
+                raise IdempotencyKeyReusedError(key)
+            if found.state is ClaimState.DONE:
+                return Accepted(found.message, replayed=True)
+            if found.lease_until <= now:
+                return await self._take_over(found)
+            if time.monotonic() >= deadline:
+                raise IdempotencyKeyInProgressError(key)
+            await asyncio.sleep(poll)
+            poll = min(poll * 2, _POLL_MAX_SECONDS)
+
+    async def _accept_new(self, claim: Claim, check_quota: QuotaCheck) -> RequestMessage:
+        try:
+            await check_quota(claim.user_id)
+        except BaseException:
+            # Nothing was produced: the key is free for a later try.
+            await self.claims.release(claim)
+            raise
+        return await self._produce(claim)
+
+    async def _take_over(self, claim: Claim) -> Accepted:
+        if await self.requests.exists(claim.message.id):
+            # Accepted before its owner could say so (it died, or its write failed).
+            await self.claims.complete(claim.id)
+            return Accepted(claim.message, replayed=True)
+        # Two racing takeovers may both get here; they produce the same request id.
+        await self.claims.set_lease(claim.id, utc_now() + CLAIM_LEASE)
+        logger.info("taking over an unfinished idempotency claim", extra={"request": claim.id})
+        return Accepted(await self._produce(claim), replayed=False)
+
+    async def _produce(self, claim: Claim) -> RequestMessage:
+        try:
+            message = await produce_request(self.producer, self.requests, self.topic, claim.message)
+        except EnqueueUnavailableError:
+            # Kafka may still have stored it: keep the message, invite a retry to resend it.
+            await self.claims.set_lease(claim.id, utc_now())
+            raise
+        try:
+            await self.claims.complete(claim.id)
+        except PyMongoError:
+            # Accepted all the same; a repeat finds the status document and completes the claim.
+            logger.warning("could not mark idempotency claim done", exc_info=True)
+        return message
