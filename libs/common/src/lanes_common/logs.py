@@ -59,5 +59,7 @@ def configure_logging(service: str, level: str = "INFO", fmt: str = "json") -> N
     root.setLevel(level)
     # librdkafka and the HTTP client log every connection at INFO.
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    # At DEBUG, PyMongo logs whole commands: stored payloads and password hashes.
-    logging.getLogger("pymongo").setLevel(max(logging.INFO, root.level))
+    # At DEBUG these log whole commands and headers: stored payloads, password
+    # hashes, response headers. Never below INFO, whatever the level asked for.
+    for chatty in ("pymongo", "httpcore"):
+        logging.getLogger(chatty).setLevel(max(logging.INFO, root.level))
