@@ -21,6 +21,7 @@ PROTECTED = [
     ("POST", "/v1/requests"),
     ("GET", "/v1/requests"),
     ("GET", "/v1/requests/7d3f6f0e-8a55-4c1e-9f0b-6f4f2b7f8e21"),
+    ("DELETE", "/v1/requests/7d3f6f0e-8a55-4c1e-9f0b-6f4f2b7f8e21"),
     ("GET", "/v1/queue"),
     ("POST", "/enqueue"),
     ("GET", "/api/status"),
