@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
+from pymongo import MongoClient
 
 from lanes_devstack.infra import LocalInfra
 from lanes_devstack.services import RunningService
@@ -52,3 +54,11 @@ def auth(auth_service: RunningService) -> Iterator[httpx.Client]:
     """An HTTP client for the shared auth process."""
     with httpx.Client(base_url=auth_service.url, timeout=30.0) as client:
         yield client
+
+
+@pytest.fixture(scope="module")
+def mongo(infra: LocalInfra, auth_database: str) -> Iterator[Any]:
+    """The shared auth process's database, for checking what it stored."""
+    client: MongoClient[dict[str, Any]] = MongoClient(infra.mongo_uri)
+    yield client[auth_database]
+    client.close()

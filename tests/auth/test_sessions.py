@@ -3,33 +3,22 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from pymongo import MongoClient
 
 from lanes_auth.refresh import REFRESH_TOKENS_COLLECTION, hash_refresh_token
 from lanes_common.documents import USERS_COLLECTION
 from lanes_common.problems import PROBLEM_MEDIA_TYPE
 from lanes_common.tokens import JwksKeySet, TokenVerifier
-from lanes_devstack.infra import LocalInfra
 from lanes_devstack.services import RunningService
 
 from .processes import AUDIENCE, ISSUER, PASSWORD, AuthProcesses
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def mongo(infra: LocalInfra, auth_database: str) -> Iterator[Any]:
-    """The auth process's database, for checking what it stored."""
-    client: MongoClient[dict[str, Any]] = MongoClient(infra.mongo_uri)
-    yield client[auth_database]
-    client.close()
 
 
 def _login(auth: httpx.Client, username: str) -> dict[str, Any]:
