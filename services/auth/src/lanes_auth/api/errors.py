@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from pymongo.errors import PyMongoError
 
 from lanes_auth.errors import (
     AuthError,
@@ -55,9 +56,18 @@ async def _on_auth_error(_: Request, exc: Exception) -> JSONResponse:
     return problem_response(500, "internal_error", "internal server error")
 
 
+async def _on_mongo_error(_: Request, exc: Exception) -> JSONResponse:
+    # MongoDB is down or unreachable: an outage to retry, not a bug.
+    logger.warning("mongo did not answer: %r", exc)
+    return problem_response(
+        503, "unavailable", "the user store is unavailable; try again", {"Retry-After": "1"}
+    )
+
+
 def install_auth_error_handlers(app: FastAPI) -> None:
-    """Answer auth's domain errors as problem details (after `install_problem_handlers`)."""
+    """Answer auth's domain errors, and MongoDB outages, as problem details."""
     app.add_exception_handler(AuthError, _on_auth_error)
+    app.add_exception_handler(PyMongoError, _on_mongo_error)
 
 
 _DESCRIPTIONS = {
@@ -66,6 +76,7 @@ _DESCRIPTIONS = {
     409: "The username or email is already registered.",
     422: "A field is missing or invalid; `errors` names it.",
     429: "Too many failed logins for this account or address; retry after `Retry-After` s.",
+    503: "MongoDB did not answer; nothing changed. Retry after `Retry-After` s.",
 }
 
 
@@ -80,6 +91,12 @@ _HEADERS = {
         "Retry-After": {
             "description": "Seconds to wait before trying again.",
             "required": True,
+            "schema": {"type": "integer"},
+        }
+    },
+    503: {
+        "Retry-After": {
+            "description": "Seconds to wait before trying again.",
             "schema": {"type": "integer"},
         }
     },

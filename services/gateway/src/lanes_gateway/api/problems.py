@@ -139,6 +139,19 @@ def problem_responses(*statuses: int, **descriptions: str) -> dict[int | str, di
     return responses
 
 
+def _answer_validation_errors_as_problems(schema: dict[str, Any]) -> None:
+    """Document the 422s FastAPI adds on its own as what the handler really sends: a Problem."""
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            responses = operation.get("responses", {})
+            content = responses.get("422", {}).get("content", {})
+            if "application/json" in content:
+                responses["422"] = problem_responses(422)[422]
+    schemas = schema.get("components", {}).get("schemas", {})
+    for unused in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(unused, None)
+
+
 def document_problem_schema(app: FastAPI) -> None:
     """Add the `Problem` schema that `problem_responses` refers to to the app's OpenAPI."""
     generate = app.openapi
@@ -146,6 +159,7 @@ def document_problem_schema(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = generate()
+            _answer_validation_errors_as_problems(schema)
             schemas = schema.setdefault("components", {}).setdefault("schemas", {})
             schemas["Problem"] = Problem.model_json_schema(ref_template=_REF_TEMPLATE)
             app.openapi_schema = schema

@@ -42,7 +42,7 @@ def _token_response(pair: TokenPair, response: Response) -> TokenResponse:
     "/register",
     status_code=status.HTTP_201_CREATED,
     response_model=RegisterResponse,
-    responses=problem_responses(400, 409, 422),
+    responses=problem_responses(400, 409, 422, 503),
 )
 async def register(body: RegisterRequest, accounts: AccountsDep) -> RegisterResponse:
     """Create an account with a username and/or an email, and a password."""
@@ -55,7 +55,7 @@ async def register(body: RegisterRequest, accounts: AccountsDep) -> RegisterResp
 @router.post(
     "/login",
     response_model=TokenResponse,
-    responses=problem_responses(400, 401, 422, 429),
+    responses=problem_responses(400, 401, 422, 429, 503),
 )
 async def login(
     body: LoginRequest,
@@ -77,7 +77,7 @@ async def login(
 @router.post(
     "/refresh",
     response_model=TokenResponse,
-    responses=problem_responses(400, 401, 422),
+    responses=problem_responses(400, 401, 422, 503),
 )
 async def refresh(body: RefreshRequest, response: Response, sessions: SessionsDep) -> TokenResponse:
     """Spend a refresh token for a new access and refresh token (each refresh token works once)."""
@@ -88,7 +88,7 @@ async def refresh(body: RefreshRequest, response: Response, sessions: SessionsDe
     "/logout",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
-    responses=problem_responses(400, 422),
+    responses=problem_responses(400, 422, 503),
 )
 async def logout(body: LogoutRequest, sessions: SessionsDep) -> Response:
     """End the session of a refresh token; an unknown token is ignored."""
@@ -100,7 +100,7 @@ async def logout(body: LogoutRequest, sessions: SessionsDep) -> Response:
     "/me",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
-    responses=problem_responses(401),
+    responses=problem_responses(401, 503),
 )
 async def delete_me(user_id: CurrentUserId, deletion: AccountDeletionDep) -> Response:
     """Delete the caller's account: it can no longer log in, refresh, or use its tokens."""

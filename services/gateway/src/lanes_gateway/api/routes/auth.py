@@ -42,27 +42,35 @@ async def forward_to_auth(
     return Response(answer.body, status_code=answer.status, headers=answer.headers)
 
 
-def _proxy(name: str, summary: str, method: str = "POST") -> None:
+def _proxy(name: str, summary: str, success: int, method: str = "POST") -> None:
     path = f"/{name}"
 
     async def endpoint(request: Request, resources: Resources) -> Response:
         return await forward_to_auth(request, resources, f"{router.prefix}{path}", method)
 
+    answered: dict[str, Any] = {"description": "Auth's success answer, passed through."}
+    if success != 204:
+        answered["content"] = {"application/json": {}}
     router.add_api_route(
         path,
         endpoint,
         methods=[method],
         name=f"auth_{name}" if method == "POST" else f"auth_{method.lower()}_{name}",
         summary=summary,
+        status_code=success,
         # Auth reads the bearer token of `DELETE /me` itself; the gateway only documents it.
         openapi_extra=_JSON_BODY if method == "POST" else {"security": [{"bearer": []}]},
-        responses={"default": _PASSED_THROUGH, **problem_responses(413, 503)},
+        responses={
+            success: answered,
+            "default": _PASSED_THROUGH,
+            **problem_responses(413, 503),
+        },
         response_class=Response,
     )
 
 
-_proxy("register", "Register a user (forwarded to auth).")
-_proxy("login", "Log in and get an access token (forwarded to auth).")
-_proxy("refresh", "Exchange a refresh token for new tokens (forwarded to auth).")
-_proxy("logout", "Revoke a refresh token (forwarded to auth).")
-_proxy("me", "Delete the caller's account (forwarded to auth).", method="DELETE")
+_proxy("register", "Register a user (forwarded to auth).", 201)
+_proxy("login", "Log in and get an access token (forwarded to auth).", 200)
+_proxy("refresh", "Exchange a refresh token for new tokens (forwarded to auth).", 200)
+_proxy("logout", "Revoke a refresh token (forwarded to auth).", 204)
+_proxy("me", "Delete the caller's account (forwarded to auth).", 204, method="DELETE")
