@@ -267,6 +267,10 @@ def test_openapi_documents_models_and_error_responses(auth: httpx.Client) -> Non
     assert "Problem" in spec["components"]["schemas"]
     assert "Retry-After" in spec["paths"]["/v1/auth/login"]["post"]["responses"]["429"]["headers"]
     assert set(spec["paths"]["/v1/auth/logout"]["post"]["responses"]) >= {"204", "422"}
+    delete_me = spec["paths"]["/v1/auth/me"]["delete"]
+    assert set(delete_me["responses"]) >= {"204", "401", "503"}
+    assert delete_me["security"] == [{"bearer": []}]
+    assert spec["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
 
 
 def test_the_password_never_reaches_the_log(

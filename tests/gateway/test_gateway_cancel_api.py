@@ -126,3 +126,27 @@ def test_another_users_or_an_unknown_request_is_not_found_and_untouched(
     assert [answer.status_code for answer in answers] == [404, 404, 404]
     assert answers[0].json() == answers[1].json() == answers[2].json()
     assert _view(client, owner, request_id)["state"] == "queued"
+
+
+def test_the_state_filter_pages_with_a_cursor_newest_first(
+    gateway_stack: GatewayStack, client: httpx.Client
+) -> None:
+    user = gateway_stack.new_user()
+    ids = [_enqueue(client, user, n) for n in range(6)]
+    for cancelled in (ids[1], ids[4]):
+        assert client.delete(f"/v1/requests/{cancelled}", headers=user.headers).status_code == 200
+
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params: dict[str, Any] = {"state": "queued", "limit": 3}
+        if cursor is not None:
+            params["cursor"] = cursor
+        page = client.get("/v1/requests", params=params, headers=user.headers).json()
+        assert all(item["state"] == "queued" for item in page["items"])
+        seen += [item["id"] for item in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+
+    assert seen == [ids[5], ids[3], ids[2], ids[0]]
