@@ -19,6 +19,7 @@ from lanes_common.tokens import JwksKeySet, TokenVerifier
 from lanes_gateway.auth_client import AuthClient
 from lanes_gateway.config import GatewaySettings
 from lanes_gateway.main import create_app
+from lanes_gateway.quota import Quota
 from lanes_gateway.resources import GatewayResources
 from tests.gateway.test_gateway_enqueue import FakeDeletedUsers, FakeProducer, FakeStore
 
@@ -69,6 +70,7 @@ async def _client(
             token_verifier=TokenVerifier(keys, ISSUER, AUDIENCE),
             idempotent_enqueue=None,  # type: ignore[arg-type]
             deleted_users=FakeDeletedUsers(),  # type: ignore[arg-type]
+            quota=Quota(store, limit=10),  # type: ignore[arg-type]
         )
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:

@@ -28,6 +28,7 @@ from lanes_gateway.idempotency import (
     IdempotencyClaims,
     IdempotentEnqueue,
 )
+from lanes_gateway.quota import Quota
 from lanes_gateway.store import RequestStore
 from lanes_gateway.telemetry import TracedProducer
 
@@ -49,6 +50,7 @@ class GatewayResources:
     token_verifier: TokenVerifier
     idempotent_enqueue: IdempotentEnqueue
     deleted_users: DeletedUsers
+    quota: Quota
 
 
 async def prepare_request_store(store: RequestStore, wait_seconds: float) -> None:
@@ -114,4 +116,5 @@ async def open_resources(settings: GatewaySettings) -> AsyncIterator[GatewayReso
                 wait_seconds=settings.idempotency_wait_seconds,
             ),
             deleted_users=DeletedUsers(database[DELETED_USERS_COLLECTION]),
+            quota=Quota(store, settings.max_queued_per_user),
         )

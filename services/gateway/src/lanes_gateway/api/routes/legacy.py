@@ -34,7 +34,6 @@ from lanes_gateway.legacy import (
     legacy_queue_status,
     legacy_token,
 )
-from lanes_gateway.quota import ensure_below_quota
 
 router = APIRouter(tags=["legacy"], deprecated=True)
 
@@ -97,7 +96,7 @@ async def legacy_enqueue(
     body: LegacyEnqueueBody, user: CurrentUser, resources: Resources
 ) -> LegacyEnqueued:
     """Enqueue `request` as an `echo` request (seed API; use `POST /v1/requests`)."""
-    await ensure_below_quota(resources.store, user.subject, resources.settings.max_queued_per_user)
+    await resources.quota.reserve(user.subject)
     message = await enqueue_request(
         resources.producer,
         resources.store,

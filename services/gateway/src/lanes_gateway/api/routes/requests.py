@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response
@@ -18,7 +17,6 @@ from lanes_gateway.enqueue import enqueue_request
 from lanes_gateway.errors import RequestNotCancellableError, RequestNotFoundError
 from lanes_gateway.idempotency import IDEMPOTENCY_KEY_PATTERN
 from lanes_gateway.payloads import check_payload
-from lanes_gateway.quota import ensure_below_quota
 from lanes_gateway.schemas import (
     EnqueueBody,
     EnqueuedRequest,
@@ -95,11 +93,8 @@ async def create_request(
 ) -> EnqueuedRequest:
     """Enqueue a request; answers once Kafka has acknowledged it."""
     check_payload(body.type, body.payload)
-    check_quota = partial(
-        ensure_below_quota, resources.store, limit=resources.settings.max_queued_per_user
-    )
     if idempotency_key is None:
-        await check_quota(user.subject)
+        await resources.quota.reserve(user.subject)
         message = await enqueue_request(
             resources.producer,
             resources.store,
@@ -110,7 +105,7 @@ async def create_request(
         )
     else:
         accepted = await resources.idempotent_enqueue.enqueue(
-            user.subject, idempotency_key, body.type, body.payload, check_quota
+            user.subject, idempotency_key, body.type, body.payload, resources.quota.reserve
         )
         message = accepted.message
         if accepted.replayed:
@@ -159,7 +154,8 @@ async def cancel_request(request_id: str, user: CurrentUser, resources: Resource
     """
     document = await _find_own_request(resources, request_id, user.subject)
     if document.get("state") == RequestState.QUEUED:
-        await resources.store.cancel_queued(request_id, utc_now())
+        if await resources.store.cancel_queued(request_id, utc_now()):
+            resources.quota.forget(user.subject)
         # Read back rather than trust the update: on FerretDB the processor may have
         # started the request between the check and the write.
         document = await _find_own_request(resources, request_id, user.subject)
