@@ -1,0 +1,131 @@
+"""Proof 2: the MongoDB-wire server goes away mid-run; no offset is committed past unrecorded work.
+
+While the store is down, handlers may still finish, but their outcome cannot
+be recorded, so their offsets must not be committed. Two checks:
+
+- The group's committed offsets are read (admin API, never joining the group)
+  throughout the outage; every record below them must have a terminal status
+  that was written before the store went away.
+- Before the store comes back, one replica is SIGKILLed: whatever it had done
+  but not recorded dies with it. Its partitions resume from the committed
+  offsets, so if any offset had been committed past unrecorded work, that
+  request would never complete. The other replica rides out the outage and
+  finishes its own work once the store is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import random
+import time
+from pathlib import Path
+
+import pytest
+
+from lanes_common.messages import utc_now
+from lanes_devstack import servers
+from lanes_devstack.infra import LocalInfra
+from lanes_devstack.waiting import eventually
+from tests.processor.proof_support import (
+    ProofNames,
+    RequestProducer,
+    StatusReader,
+    StatusWatcher,
+    assert_one_at_a_time_in_offset_order,
+    assert_recorded_where_kafka_stored,
+    committed_offsets,
+    interleaved_sleeps,
+    processor_fleet,
+    replica_metric,
+    require_no_listener,
+)
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+USERS = 60
+REQUESTS = 900
+REPLICAS = 2
+PARTITIONS = 4
+OUTAGE_WHEN_DONE = 0.25
+OUTAGE_SECONDS = 8.0
+"""Long enough for several commit intervals (1 s) and a store retry or two to pass."""
+
+
+async def committed_during_outage(
+    bootstrap_servers: str, group_id: str
+) -> list[dict[tuple[str, int], int]]:
+    """Read the committed offsets about once a second until the outage has lasted long enough."""
+    readings: list[dict[tuple[str, int], int]] = []
+    began = time.monotonic()
+
+    async def outage_long_enough() -> bool:
+        readings.append(await asyncio.to_thread(committed_offsets, bootstrap_servers, group_id))
+        return time.monotonic() - began >= OUTAGE_SECONDS and len(readings) >= 3
+
+    await eventually(outage_long_enough, OUTAGE_SECONDS + 30, "outage held", interval=1.0)
+    return readings
+
+
+async def test_no_offset_is_committed_past_work_the_store_never_recorded(
+    local_infra: LocalInfra, unique_name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The processors' connections to the stopped server linger on its port; the
+    # devstack's free-port check counts them, FerretDB itself does not.
+    monkeypatch.setattr(servers, "require_free_port", require_no_listener)
+    rng = random.Random(unique_name)
+    names = ProofNames.fresh(unique_name)
+    with processor_fleet(
+        local_infra, names, tmp_path / "logs", replicas=REPLICAS, partitions=PARTITIONS
+    ) as fleet:
+        async with StatusReader(local_infra.mongo_uri, names.database) as reader:
+            kafka = local_infra.kafka_bootstrap_servers
+            async with RequestProducer(kafka, names.topic) as producer:
+                produced = await producer.produce(interleaved_sleeps(rng, USERS, REQUESTS))
+            ids = [p.id for p in produced]
+            async with StatusWatcher(reader, ids) as watcher:
+                await watcher.wait_done(int(OUTAGE_WHEN_DONE * REQUESTS), within=180)
+            done_before_outage = watcher.done
+
+            await asyncio.to_thread(local_infra.mongo.stop)
+            # Any write that landed before the restart landed before this moment.
+            stopped_at = utc_now()
+            try:
+                readings = await committed_during_outage(kafka, names.group_id)
+                victim = fleet.replicas[0]
+                unfinished = await replica_metric(victim, "lanes_processor_buffered")
+                fleet.kill(victim)
+                readings.append(await asyncio.to_thread(committed_offsets, kafka, names.group_id))
+            finally:
+                await asyncio.to_thread(local_infra.mongo.start)
+            restarted_at = utc_now()
+
+            async with StatusWatcher(reader, ids, watcher.history) as after:
+                docs = await after.wait_all_done(within=300)
+
+    # Commits only move forward, even while nothing can be recorded.
+    for earlier, later in itertools.pairwise(readings):
+        assert all(later.get(tp, -1) >= offset for tp, offset in earlier.items()), readings
+    committed = readings[-1]
+    covered = [p for p in produced if p.offset < committed.get((names.topic, p.partition), 0)]
+    # The outage hit mid-run: some work was committed before it, and much remained.
+    assert covered, f"nothing committed before the outage ({done_before_outage} done)"
+    assert len(covered) < REQUESTS
+    assert unfinished > 0, "the killed replica had nothing in hand"
+    # Everything committed was recorded, terminal, before the store went away.
+    for p in covered:
+        doc = docs[p.id]
+        assert doc["state"] == "succeeded", (p.partition, p.offset, doc)
+        assert doc["finished_at"] < stopped_at, (
+            f"partition {p.partition} offset {p.offset} is below the committed offset "
+            f"{committed[(names.topic, p.partition)]} but finished at "
+            f"{doc['finished_at'].isoformat()}, after the store stopped at {stopped_at.isoformat()}"
+        )
+    # After the store came back, every request completed (the killed replica's
+    # unrecorded work too, redone from the committed offsets), in order, none backwards.
+    assert len(docs) == REQUESTS
+    assert {doc["state"] for doc in docs.values()} == {"succeeded"}
+    assert any(doc["finished_at"] > restarted_at for doc in docs.values())
+    assert_recorded_where_kafka_stored(produced, docs)
+    assert assert_one_at_a_time_in_offset_order(produced, docs) == REQUESTS - USERS
+    assert after.history.regressions == []
