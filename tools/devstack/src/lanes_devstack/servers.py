@@ -94,8 +94,8 @@ class KafkaServer:
                 "kafka.tools.StorageTool",
                 "format",
                 "--standalone",
-                "-t",
-                cluster_id,
+                # One argument: a URL-safe base64 id may start with "-".
+                f"--cluster-id={cluster_id}",
                 "-c",
                 str(config),
             ],

@@ -25,6 +25,10 @@ from lanes_processor.store import StatusStore, WriteOutcome
 
 logger = logging.getLogger(__name__)
 
+# Clients choose request types; labelling metrics with unserved ones would let
+# them create unbounded series.
+UNKNOWN_TYPE_LABEL = "unknown"
+
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
@@ -70,7 +74,7 @@ class RequestRunner:
             )
             await self._dead_letters.publish(record, "undecodable", str(exc), attempts=0)
             return
-        metrics.CONSUMED.labels(message.type).inc()
+        metrics.CONSUMED.labels(self._type_label(message)).inc()
         handler = self._handlers.get(message.type)
         attempt = 0
         while True:
@@ -79,7 +83,7 @@ class RequestRunner:
                 message, record.partition, record.offset, attempt
             )
             if outcome is WriteOutcome.SUPERSEDED:
-                metrics.SKIPPED.labels(message.type).inc()
+                metrics.SKIPPED.labels(self._type_label(message)).inc()
                 logger.info(
                     "request already finished or cancelled; skipped",
                     extra={"request_id": message.id, "user_id": message.user_id},
@@ -107,7 +111,7 @@ class RequestRunner:
                 if attempt >= self._policy.max_attempts:
                     await self._dead_letter(record, message, reason, detail, attempt)
                     return
-                metrics.RETRIED.labels(message.type).inc()
+                metrics.RETRIED.labels(self._type_label(message)).inc()
                 delay = self._policy.backoff.delay(attempt)
                 logger.warning(
                     "attempt failed; retrying in place",
@@ -124,6 +128,10 @@ class RequestRunner:
             await self._finish(message, RequestState.SUCCEEDED, result=result)
             return
 
+    def _type_label(self, message: RequestMessage) -> str:
+        """The request type as a metric label; types without a handler share one series."""
+        return message.type if message.type in self._handlers else UNKNOWN_TYPE_LABEL
+
     async def _attempt(self, handler: Handler, message: RequestMessage, attempt: int) -> Any:
         started = time.perf_counter()
         try:
@@ -136,7 +144,8 @@ class RequestRunner:
                 self._policy.handler_timeout,
             )
         finally:
-            metrics.PROCESSING_SECONDS.labels(message.type).observe(time.perf_counter() - started)
+            elapsed = time.perf_counter() - started
+            metrics.PROCESSING_SECONDS.labels(self._type_label(message)).observe(elapsed)
 
     async def _dead_letter(
         self, record: ConsumedRecord, message: RequestMessage, code: str, detail: str, attempts: int
@@ -164,7 +173,7 @@ class RequestRunner:
         await self._store.finish(
             message.id, state, result=result, error=error, finished_at=finished_at
         )
-        metrics.FINISHED.labels(message.type, state.value).inc()
-        metrics.END_TO_END_SECONDS.labels(message.type).observe(
+        metrics.FINISHED.labels(self._type_label(message), state.value).inc()
+        metrics.END_TO_END_SECONDS.labels(self._type_label(message)).observe(
             max(0.0, (finished_at - message.enqueued_at).total_seconds())
         )
