@@ -480,14 +480,23 @@ class StatusWatcher:
         return await self.read()
 
 
-async def replica_metric(replica: RunningService, name: str) -> float:
-    """The sum of a metric's samples on one replica's ``/metrics`` (0 when absent)."""
+async def replica_metric(
+    replica: RunningService, name: str, labels: Mapping[str, str] | None = None
+) -> float:
+    """The sum of a metric's samples on one replica's ``/metrics`` (0 when it has none).
+
+    ``labels``: count only the samples carrying these label values.
+    """
     async with httpx.AsyncClient(timeout=5.0) as http:
-        text = (await http.get(f"{replica.url}/metrics")).text
+        response = await http.get(f"{replica.url}/metrics")
+    response.raise_for_status()
+    wanted = [f'{key}="{value}"' for key, value in (labels or {}).items()]
     total = 0.0
-    for line in text.splitlines():
-        if line.startswith((f"{name} ", f"{name}{{")):
-            total += float(line.rsplit(" ", 1)[1])
+    for line in response.text.splitlines():
+        sample, _, value = line.rpartition(" ")
+        series, _, label_text = sample.partition("{")
+        if series == name and all(label in label_text for label in wanted):
+            total += float(value)
     return total
 
 
