@@ -325,9 +325,11 @@ class StatusReader:
             return docs if progress.done == len(wanted) else None
 
         try:
-            return await eventually(all_terminal, within, "all terminal", interval=POLL_SECONDS)
+            docs = await eventually(all_terminal, within, "all terminal", interval=POLL_SECONDS)
         except ConditionTimeoutError as exc:
             raise ConditionTimeoutError(f"{exc}; {progress}") from None
+        assert docs is not None  # eventually returns only a truthy value
+        return docs
 
 
 @dataclass
@@ -564,7 +566,8 @@ def read_whole_topic(bootstrap_servers: str, topic: str, timeout: float = 30.0) 
 
 def headers_of(record: Message) -> dict[str, str]:
     """A Kafka record's headers as text."""
+    raw = record.headers() or []
+    pairs = raw.items() if isinstance(raw, dict) else raw
     return {
-        name: value.decode() if isinstance(value, bytes) else str(value)
-        for name, value in record.headers() or []
+        name: value.decode() if isinstance(value, bytes) else str(value) for name, value in pairs
     }
