@@ -61,3 +61,27 @@ async def test_auth_down_is_an_outage_not_a_crash() -> None:
         with pytest.raises(AuthUnavailableError):
             await client.post_json("/v1/auth/register", {"username": "u"}, None)
         assert not await client.is_healthy()
+
+
+async def test_header_values_are_trimmed_and_empty_ones_dropped() -> None:
+    seen: list[httpx.Request] = []
+
+    def auth(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(204)
+
+    async with httpx.AsyncClient(
+        transport=httpx.MockTransport(auth), base_url="http://auth"
+    ) as http:
+        await AuthClient(http).forward(
+            "/v1/auth/me",
+            b"",
+            {"authorization": "Bearer abc \t", "user-agent": " ", "accept": "*/*"},
+            client_address=None,
+            method="DELETE",
+        )
+
+    assert seen[0].method == "DELETE"
+    assert seen[0].headers["authorization"] == "Bearer abc"
+    # The blank one was dropped; the client's own default took its place.
+    assert seen[0].headers["user-agent"].startswith("python-httpx/")

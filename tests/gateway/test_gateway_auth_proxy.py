@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import socket
 import uuid
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -103,3 +105,23 @@ def test_login_rate_limit_passes_through_with_retry_after(
     assert statuses[-1] == 429, statuses
     assert int(answer.headers["retry-after"]) > 0
     assert answer.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize("value", ["Bearer \t", "Bearer ", "Bearer  x "])
+def test_a_header_with_trailing_whitespace_is_forwarded_trimmed_not_an_outage(
+    gateway_stack: GatewayStack, value: str
+) -> None:
+    # httpx refuses to send such a header, so the request is written by hand.
+    address = urlsplit(gateway_stack.url)
+    request = (
+        f"DELETE /v1/auth/me HTTP/1.1\r\nHost: {address.netloc}\r\n"
+        f"Authorization: {value}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    with socket.create_connection((address.hostname, address.port), timeout=10) as connection:
+        connection.sendall(request.encode("latin-1"))
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+
+    status_line = answer.split(b"\r\n", 1)[0]
+    assert status_line.startswith(b"HTTP/1.1 401"), answer

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from lanes_gateway.errors import AuthUnavailableError
+from lanes_gateway.errors import AuthUnavailableError, UnforwardableRequestError
 
 logger = logging.getLogger(__name__)
 
@@ -52,10 +52,11 @@ class AuthClient:
         method: str = "POST",
     ) -> AuthAnswer:
         """Send ``body`` to auth's ``path`` (POST unless told) with the relevant headers."""
+        # Surrounding whitespace is legal on the way in but not on the way out.
         outgoing = {
-            name: value
+            name: value.strip()
             for name, value in headers.items()
-            if name.lower() in FORWARDED_REQUEST_HEADERS
+            if name.lower() in FORWARDED_REQUEST_HEADERS and value.strip()
         }
         if client_address:
             # Auth limits failed logins per client address. The address is the one
@@ -64,6 +65,9 @@ class AuthClient:
             outgoing["x-forwarded-for"] = client_address
         try:
             response = await self._http.request(method, path, content=body, headers=outgoing)
+        except httpx.LocalProtocolError as exc:
+            # Not an outage: the client's request cannot be expressed to auth as it is.
+            raise UnforwardableRequestError(str(exc)) from exc
         except httpx.HTTPError as exc:
             logger.warning("auth did not answer %s: %s", path, exc)
             raise AuthUnavailableError("the auth service is unavailable; try again") from exc

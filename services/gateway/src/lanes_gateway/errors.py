@@ -25,6 +25,10 @@ class AuthUnavailableError(GatewayError):
     """The auth service did not answer."""
 
 
+class UnforwardableRequestError(GatewayError):
+    """A request to forward to auth carries something HTTP cannot send on (a bad header)."""
+
+
 class InvalidPayloadError(GatewayError):
     """The payload does not suit its (built-in) request type; ``errors`` names the fields."""
 

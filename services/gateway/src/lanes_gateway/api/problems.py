@@ -21,6 +21,7 @@ from lanes_gateway.errors import (
     QuotaExceededError,
     RequestNotCancellableError,
     RequestNotFoundError,
+    UnforwardableRequestError,
 )
 
 logger = logging.getLogger(__name__)
@@ -63,6 +64,8 @@ def _gateway_problem(exc: GatewayError) -> JSONResponse:
             "a request with this Idempotency-Key is still being accepted; retry",
             headers={"retry-after": _RETRY_AFTER_SECONDS},
         )
+    if isinstance(exc, UnforwardableRequestError):
+        return problem_response(400, "bad_request", "the request's headers cannot be forwarded")
     if isinstance(exc, RequestNotCancellableError):
         return problem_response(409, "not_cancellable", str(exc))
     if isinstance(exc, EnqueueUnavailableError | AuthUnavailableError):
@@ -97,7 +100,7 @@ def install_gateway_problem_handler(app: FastAPI) -> None:
 _REF_TEMPLATE = "#/components/schemas/{model}"
 _PROBLEM_REF = _REF_TEMPLATE.format(model="Problem")
 _DESCRIPTIONS = {
-    400: "The body is not valid JSON.",
+    400: "The body is not valid JSON (or, forwarded routes, a header is malformed).",
     401: "The bearer token is missing, invalid or expired, or its account was deleted.",
     404: "No such request among the caller's.",
     409: "A conflict with the current state; `code` says which.",

@@ -63,7 +63,7 @@ def _proxy(name: str, summary: str, success: int, method: str = "POST") -> None:
         responses={
             success: answered,
             "default": _PASSED_THROUGH,
-            **problem_responses(413, 503),
+            **problem_responses(400, 413, 503),
         },
         response_class=Response,
     )
