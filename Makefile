@@ -1,12 +1,13 @@
 # Lanes: a thin, readable wrapper over `uv run`. README and CI call these targets.
 #   make run    start Kafka, FerretDB, auth, gateway and processors (PROCESSORS=3 for three)
 #   make test   the whole suite on real servers, provisioned on first use
+#   make bench  accept, drain, scaling, head-of-line and memory (bench/results/<timestamp>/)
 
 # Use the uv on PATH, or install a private copy under the git-ignored .lanes folder.
 UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.lanes/tools/bin/uv)
 PYTEST_ARGS ?=
 
-.PHONY: all run test test-unit lint typecheck format provision bench-processor clean
+.PHONY: all run test test-unit lint typecheck format provision bench bench-processor clean
 
 all: lint typecheck test
 
@@ -40,6 +41,9 @@ typecheck: .venv/.synced
 format: .venv/.synced
 	$(UV) run ruff format .
 	$(UV) run ruff check --fix .
+
+bench: provision
+	$(UV) run python -m bench
 
 bench-processor: provision
 	$(UV) run python -m bench.processor

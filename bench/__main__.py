@@ -1,0 +1,110 @@
+"""``make bench``: accept rate, drain rate, scaling, head-of-line and memory, in one run.
+
+    make bench                         # or: uv run python -m bench [--quick]
+
+Starts its own Kafka and FerretDB on free loopback ports in a temporary
+folder, runs every phase against a baseline measured in the same run, prints
+the tables and writes ``bench/results/<UTC timestamp>/`` (``results.json``,
+``results.md``, PNG plots, server logs). Everything it starts, it stops.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.harness import Settings
+from bench.rss import PeakRss
+from lanes_common.logs import configure_logging
+from lanes_devstack.infra import LocalInfra
+from lanes_devstack.process import free_port
+
+logger = logging.getLogger("bench")
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+PHASES = ("accept", "drain", "scaling", "head_of_line")
+
+
+async def run_all(settings: Settings, phases: Sequence[str]) -> Path:
+    """Start the servers, run the phases, write and print the results."""
+    from bench import accept, drain, head_of_line, report, scaling
+
+    started = datetime.now(UTC)
+    out_dir = RESULTS_DIR / started.strftime("%Y%m%dT%H%M%SZ")
+    log_dir = out_dir / "logs"
+    log_dir.mkdir(parents=True)
+    results: dict[str, Any] = {
+        "started_at": started.isoformat(),
+        "quick": settings.quick,
+        "machine": {"cpus": os.cpu_count(), "load_average_1m_at_start": os.getloadavg()[0]},
+        "settings": settings.__dict__,
+    }
+    with tempfile.TemporaryDirectory(prefix="lanes-bench-") as scratch, PeakRss() as rss:
+        work_dir = Path(scratch)
+        infra = LocalInfra(
+            data_dir=work_dir / "infra",
+            kafka_port=free_port(),
+            kafka_controller_port=free_port(),
+            mongo_port=free_port(),
+        )
+        logger.info("starting Kafka and FerretDB in %s", scratch)
+        await asyncio.to_thread(infra.start)
+        try:
+            if "accept" in phases:
+                results["accept"] = await accept.run_accept(infra, settings, work_dir, log_dir, rss)
+            if "drain" in phases:
+                results["drain"] = await drain.run_drain(infra, settings, log_dir, rss)
+            if "scaling" in phases:
+                results["scaling"] = await scaling.run_scaling(infra, settings, log_dir, rss)
+            if "head_of_line" in phases:
+                results["head_of_line"] = await head_of_line.run_head_of_line(
+                    infra, settings, log_dir, rss
+                )
+            rss.sample()
+        finally:
+            await asyncio.to_thread(infra.stop)
+        results["peak_rss_mib"] = rss.peaks()
+    results["finished_at"] = datetime.now(UTC).isoformat()
+    markdown = report.write_report(results, out_dir)
+    sys.stdout.write(markdown)
+    sys.stdout.write(f"\nResults: {out_dir}\n")
+    return out_dir
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m bench``."""
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a short smoke run of every phase")
+    parser.add_argument(
+        "--only",
+        default=",".join(PHASES),
+        help=f"comma-separated phases (default: {','.join(PHASES)})",
+    )
+    args = parser.parse_args(argv)
+    phases = [p.strip() for p in args.only.split(",") if p.strip()]
+    unknown = set(phases) - set(PHASES)
+    if unknown:
+        parser.error(f"unknown phases: {', '.join(sorted(unknown))}")
+    configure_logging("bench", "INFO", "text")
+    from bench.wrk import WrkNotFoundError, locate_wrk
+
+    if "accept" in phases:
+        try:
+            locate_wrk()
+        except WrkNotFoundError as exc:
+            sys.stderr.write(f"bench: {exc}\n")
+            return 2
+    asyncio.run(run_all(Settings.create(args.quick), phases))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

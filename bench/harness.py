@@ -1,0 +1,82 @@
+"""What every benchmark phase shares: settings, medians, one user's token, server processes."""
+
+from __future__ import annotations
+
+import statistics
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from lanes_devstack.process import ManagedProcess
+from lanes_devstack.waiting import eventually
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+PASSWORD = "bench-password-not-secret"  # noqa: S105  (a throwaway account on a throwaway server)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Sizes and durations; ``quick`` is a smoke run of the same code."""
+
+    quick: bool
+    repetitions: int
+    accept_seconds: float
+    accept_connections: int
+    accept_users: int
+    drain_requests: int
+    drain_partitions: int
+    drain_users: int
+    scaling_requests: int
+    scaling_sleep_ms: int
+    scaling_replicas: tuple[int, ...]
+
+    @classmethod
+    def create(cls, quick: bool) -> Settings:
+        """The full run, or the quick one."""
+        if quick:
+            return cls(True, 1, 3, 16, 8, 400, 4, 100, 400, 20, (1, 2, 4))
+        return cls(False, 3, 10, 16, 8, 3000, 4, 200, 3000, 20, (1, 2, 4))
+
+
+def median(values: Sequence[float]) -> float:
+    """The median, rounded for a table."""
+    return round(statistics.median(values), 2)
+
+
+async def register_and_login(auth_url: str, username: str) -> str:
+    """A new account's access token."""
+    async with httpx.AsyncClient(base_url=auth_url, timeout=30) as client:
+        created = await client.post(
+            "/v1/auth/register", json={"username": username, "password": PASSWORD}
+        )
+        created.raise_for_status()
+        login = await client.post(
+            "/v1/auth/login", json={"username": username, "password": PASSWORD}
+        )
+        login.raise_for_status()
+        return str(login.json()["access_token"])
+
+
+async def start_python(
+    name: str, module: str, args: list[str], log_dir: Path, ready_url: str
+) -> ManagedProcess:
+    """``python -m module args`` from the repository root, ready when ``ready_url`` answers 200."""
+    process = ManagedProcess(
+        name, [sys.executable, "-m", module, *args], log_dir / f"{name}.log", cwd=REPO_ROOT
+    )
+    process.start()
+
+    async def answers() -> bool:
+        if not process.is_running():
+            raise RuntimeError(f"{name} exited:\n{process.log_tail()}")
+        try:
+            async with httpx.AsyncClient(timeout=1) as client:
+                return (await client.get(ready_url)).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    await eventually(answers, 60, f"{name} ready", 0.2)
+    return process
