@@ -42,7 +42,7 @@ def record(offset: int, key: bytes) -> ConsumedRecord:
 
 async def test_one_key_waits_while_other_keys_run() -> None:
     work = GatedWork()
-    lanes = PartitionLanes("t", 0, work, asyncio.Semaphore(10))
+    lanes = PartitionLanes("t", 0, work)
     for o, key in [(0, b"slow"), (1, b"fast"), (2, b"slow"), (3, b"fast")]:
         lanes.add(record(o, key))
 
@@ -63,7 +63,7 @@ async def test_one_key_waits_while_other_keys_run() -> None:
 
 async def test_partition_ordering_runs_one_record_at_a_time() -> None:
     work = GatedWork()
-    lanes = PartitionLanes("t", 0, work, asyncio.Semaphore(10), by_key=False)
+    lanes = PartitionLanes("t", 0, work, by_key=False)
     for o, key in [(0, b"a"), (1, b"b"), (2, b"c")]:
         lanes.add(record(o, key))
     for o in range(3):
@@ -74,24 +74,23 @@ async def test_partition_ordering_runs_one_record_at_a_time() -> None:
     assert work.finished == [0, 1, 2]
 
 
-async def test_in_flight_is_bounded_across_keys() -> None:
+async def test_every_key_gets_a_lane_of_its_own() -> None:
+    """Lanes do not bound concurrency (the runner's in-flight slots do): six keys, six runs."""
     work = GatedWork()
-    lanes = PartitionLanes("t", 0, work, asyncio.Semaphore(2))
+    lanes = PartitionLanes("t", 0, work)
     for o in range(6):
         lanes.add(record(o, f"user-{o}".encode()))
-    await work.wait_started(0, 1)
-    assert work.running == 2
+    await work.wait_started(*range(6))
+    assert work.running == 6
     for o in range(6):
         work.release[o].set()
-    await work.wait_started(*range(6))
     await lanes.release(deadline=WAIT)
     assert sorted(work.finished) == list(range(6))
-    assert work.most_running == 2
 
 
 async def test_release_finishes_running_work_and_starts_nothing_new() -> None:
     work = GatedWork()
-    lanes = PartitionLanes("t", 0, work, asyncio.Semaphore(10))
+    lanes = PartitionLanes("t", 0, work)
     for o, key in [(0, b"a"), (1, b"a"), (2, b"b")]:
         lanes.add(record(o, key))
     await work.wait_started(0, 2)
@@ -105,7 +104,7 @@ async def test_release_finishes_running_work_and_starts_nothing_new() -> None:
 
 async def test_release_cancels_work_that_outlives_the_deadline() -> None:
     work = GatedWork()
-    lanes = PartitionLanes("t", 0, work, asyncio.Semaphore(10))
+    lanes = PartitionLanes("t", 0, work)
     lanes.add(record(0, b"a"))
     await work.wait_started(0)
     await lanes.release(deadline=0.05)

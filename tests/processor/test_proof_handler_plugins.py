@@ -77,12 +77,6 @@ async def test_a_handler_registered_by_entry_point_serves_its_type(
     assert assert_one_at_a_time_in_offset_order(produced, docs) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="processor bug: a result json.dumps cannot encode raises TypeError in "
-    "StatusStore.finish (store.py, encode_json_value), outside the runner's handler error "
-    "handling; consumer/lanes.py then re-runs the whole record every second, forever",
-)
 async def test_a_result_that_is_not_json_fails_the_request_and_the_queue_moves_on(
     infra: IntegrationInfra, unique_name: str, tmp_path: Path
 ) -> None:

@@ -182,12 +182,6 @@ async def test_a_request_cancelled_while_queued_is_skipped(fleet: ProcessorFleet
     assert sleeps == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="processor bug: a lane holds its LANES_PROCESSOR_MAX_IN_FLIGHT slot while it "
-    "sleeps between retries (consumer/lanes.py wraps the whole run_record, backoff included, "
-    "in the semaphore), so enough retrying requests stall every other user",
-)
 async def test_requests_waiting_to_retry_do_not_hold_back_other_users(
     infra: IntegrationInfra, unique_name: str, tmp_path: Path
 ) -> None:

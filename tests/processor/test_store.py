@@ -11,7 +11,7 @@ import pytest
 from pymongo import AsyncMongoClient
 from pymongo.errors import DuplicateKeyError
 
-from lanes_common.documents import decode_json_value
+from lanes_common.documents import decode_json_value, encode_json_value
 from lanes_common.messages import RequestMessage, new_request_id, utc_now
 from lanes_common.mongo import MongoDocument, create_mongo_client
 from lanes_common.states import RequestState
@@ -63,7 +63,9 @@ async def test_an_attempt_materialises_the_request_and_finishing_records_it(
     assert (started["partition"], started["offset"], started["attempts"]) == (3, 42, 1)
     assert decode_json_value(started["payload_json"]) == AWKWARD
 
-    await store.finish(m.id, RequestState.SUCCEEDED, result={"echo": AWKWARD})
+    await store.finish(
+        m.id, RequestState.SUCCEEDED, result_json=encode_json_value({"echo": AWKWARD})
+    )
     finished = await doc(mongo, unique_name, m.id)
     assert finished["state"] == "succeeded"
     assert decode_json_value(finished["result_json"]) == {"echo": AWKWARD}
@@ -74,7 +76,7 @@ async def test_state_never_moves_backwards(
 ) -> None:
     m = message()
     await store.begin_attempt(m, 0, 1, attempt=1)
-    await store.finish(m.id, RequestState.SUCCEEDED, result=1)
+    await store.finish(m.id, RequestState.SUCCEEDED, result_json="1")
     # A redelivered copy of the same record, and a late failure report.
     assert await store.begin_attempt(m, 0, 1, attempt=1) is WriteOutcome.SUPERSEDED
     await store.finish(m.id, RequestState.FAILED, error={"code": "late", "message": "late"})

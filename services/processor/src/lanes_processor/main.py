@@ -49,6 +49,7 @@ async def serve(settings: ProcessorSettings) -> None:
             ),
             handler_timeout=settings.processor_handler_timeout_seconds,
         ),
+        max_in_flight=settings.processor_max_in_flight,
     )
     engine = ProcessorEngine(
         consumer_config(
@@ -60,7 +61,6 @@ async def serve(settings: ProcessorSettings) -> None:
         settings.requests_topic,
         traced_record_runner(runner.run),
         by_key=settings.processor_ordering == "key",
-        max_in_flight=settings.processor_max_in_flight,
         max_buffered=settings.processor_max_buffered,
         commit_interval=settings.processor_commit_interval_seconds,
         drain_timeout=settings.processor_drain_timeout_seconds,

@@ -153,17 +153,17 @@ class StatusStore:
         self,
         request_id: str,
         state: RequestState,
-        result: Any = None,
+        result_json: str | None = None,
         error: dict[str, str] | None = None,
         finished_at: datetime | None = None,
     ) -> WriteOutcome:
-        """Record a terminal state with its result or error."""
+        """Record a terminal state with its result (JSON text) or error."""
         if not state.is_terminal:
             raise ValueError(f"{state} is not terminal")
         now = finished_at or utc_now()
         fields: MongoDocument = {"finished_at": now, "updated_at": now}
-        if result is not None:
-            fields["result_json"] = encode_json_value(result)
+        if result_json is not None:
+            fields["result_json"] = result_json
         if error is not None:
             fields["error"] = error
         return await self._submit(_Transition(request_id, state, fields))

@@ -90,12 +90,12 @@ class TracedStatusStore(StatusStore):
         self,
         request_id: str,
         state: RequestState,
-        result: Any = None,
+        result_json: str | None = None,
         error: dict[str, str] | None = None,
         finished_at: datetime | None = None,
     ) -> WriteOutcome:
         """`StatusStore.finish` in a span."""
         with tracer().start_as_current_span(f"status write {state.value}") as span:
-            outcome = await super().finish(request_id, state, result, error, finished_at)
+            outcome = await super().finish(request_id, state, result_json, error, finished_at)
             span.set_attribute("lanes.write.outcome", outcome.value)
             return outcome

@@ -81,7 +81,6 @@ class ProcessorEngine:
         run_record: RunRecord,
         *,
         by_key: bool = True,
-        max_in_flight: int = 256,
         max_buffered: int = 5_000,
         commit_interval: float = 1.0,
         drain_timeout: float = 20.0,
@@ -91,7 +90,6 @@ class ProcessorEngine:
         self._topic = topic
         self._run_record = run_record
         self._by_key = by_key
-        self._in_flight = asyncio.Semaphore(max_in_flight)
         self._max_buffered = max_buffered
         self._commit_interval = commit_interval
         self._drain_timeout = drain_timeout
@@ -262,7 +260,7 @@ class ProcessorEngine:
         async def assign() -> None:
             for tp in partitions:
                 self._partitions[(tp.topic, tp.partition)] = PartitionLanes(
-                    tp.topic, tp.partition, self._run_record, self._in_flight, self._by_key
+                    tp.topic, tp.partition, self._run_record, self._by_key
                 )
             metrics.ASSIGNED_PARTITIONS.set(len(self._partitions))
             self.assigned.set()

@@ -32,14 +32,12 @@ class PartitionLanes:
         topic: str,
         partition: int,
         run_record: RunRecord,
-        in_flight: asyncio.Semaphore,
         by_key: bool = True,
     ) -> None:
         self.topic = topic
         self.partition = partition
         self.offsets = PartitionOffsets()
         self._run_record = run_record
-        self._in_flight = in_flight
         self._by_key = by_key
         self._lanes: dict[bytes, deque[ConsumedRecord]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -70,20 +68,17 @@ class PartitionLanes:
         try:
             while lane and not self._revoked:
                 record = lane[0]
-                async with self._in_flight:
-                    if self._revoked:
-                        break
-                    try:
-                        await self._run_record(record)
-                    except Exception:
-                        # A bug, not a handler failure (those are the runner's): never
-                        # skip the record; log loudly and try it again.
-                        logger.exception(
-                            "record failed unexpectedly; retrying",
-                            extra={"partition": self.partition, "offset": record.offset},
-                        )
-                        await asyncio.sleep(UNEXPECTED_FAILURE_PAUSE_SECONDS)
-                        continue
+                try:
+                    await self._run_record(record)
+                except Exception:
+                    # A bug, not a handler failure (those are the runner's): never
+                    # skip the record; log loudly and try it again.
+                    logger.exception(
+                        "record failed unexpectedly; retrying",
+                        extra={"partition": self.partition, "offset": record.offset},
+                    )
+                    await asyncio.sleep(UNEXPECTED_FAILURE_PAUSE_SECONDS)
+                    continue
                 lane.popleft()
                 self.offsets.finish(record.offset)
         finally:

@@ -12,8 +12,8 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
+from lanes_common.documents import encode_json_value
 from lanes_common.messages import MessageDecodeError, RequestMessage, utc_now
 from lanes_common.states import RequestState
 from lanes_processor import metrics
@@ -44,7 +44,12 @@ def _error(code: str, message: str) -> dict[str, str]:
 
 
 class RequestRunner:
-    """Takes a consumed record through its attempts to a terminal, recorded state."""
+    """Takes a consumed record through its attempts to a terminal, recorded state.
+
+    At most ``max_in_flight`` attempts run at once, over all partitions. A
+    request waiting out its retry backoff holds no slot: retrying in place
+    costs only its own user's queue, never other users' throughput.
+    """
 
     def __init__(
         self,
@@ -52,18 +57,16 @@ class RequestRunner:
         store: StatusStore,
         dead_letters: DeadLetterPublisher,
         policy: RetryPolicy,
+        max_in_flight: int = 256,
     ) -> None:
         self._handlers = handlers
         self._store = store
         self._dead_letters = dead_letters
         self._policy = policy
+        self._slots = asyncio.Semaphore(max_in_flight)
 
     async def run(self, record: ConsumedRecord) -> None:
         """Handle ``record`` until its outcome is durable; cancellation leaves it unfinished."""
-        with metrics.IN_FLIGHT.track_inprogress():
-            await self._run(record)
-
-    async def _run(self, record: ConsumedRecord) -> None:
         try:
             message = RequestMessage.decode(record.value)
         except MessageDecodeError as exc:
@@ -75,67 +78,71 @@ class RequestRunner:
             await self._dead_letters.publish(record, "undecodable", str(exc), attempts=0)
             return
         metrics.CONSUMED.labels(self._type_label(message)).inc()
-        handler = self._handlers.get(message.type)
-        attempt = 0
+        attempt = 1
         while True:
+            async with self._slots:
+                with metrics.IN_FLIGHT.track_inprogress():
+                    retry_in = await self._run_attempt(record, message, attempt)
+            if retry_in is None:
+                return
+            # Outside the slot: other users' requests run while this one waits.
+            await asyncio.sleep(retry_in)
             attempt += 1
-            outcome = await self._store.begin_attempt(
-                message, record.partition, record.offset, attempt
+
+    async def _run_attempt(
+        self, record: ConsumedRecord, message: RequestMessage, attempt: int
+    ) -> float | None:
+        """One attempt, recorded; returns the backoff before the next one, or None when done."""
+        outcome = await self._store.begin_attempt(message, record.partition, record.offset, attempt)
+        if outcome is WriteOutcome.SUPERSEDED:
+            metrics.SKIPPED.labels(self._type_label(message)).inc()
+            logger.info(
+                "request already finished or cancelled; skipped",
+                extra={"request_id": message.id, "user_id": message.user_id},
             )
-            if outcome is WriteOutcome.SUPERSEDED:
-                metrics.SKIPPED.labels(self._type_label(message)).inc()
-                logger.info(
-                    "request already finished or cancelled; skipped",
-                    extra={"request_id": message.id, "user_id": message.user_id},
-                )
-                return
-            if handler is None:
-                await self._dead_letter(
-                    record,
-                    message,
-                    "unknown_type",
-                    f"no handler for type '{message.type}'",
-                    attempt,
-                )
-                return
-            try:
-                result = await self._attempt(handler, message, attempt)
-            except PermanentError as exc:
-                await self._finish(
-                    message, RequestState.FAILED, error=_error("permanent_error", str(exc))
-                )
-                return
-            except Exception as exc:
-                reason = "timeout" if isinstance(exc, TimeoutError) else "handler_error"
-                detail = str(exc) or type(exc).__name__
-                if attempt >= self._policy.max_attempts:
-                    await self._dead_letter(record, message, reason, detail, attempt)
-                    return
-                metrics.RETRIED.labels(self._type_label(message)).inc()
-                delay = self._policy.backoff.delay(attempt)
-                logger.warning(
-                    "attempt failed; retrying in place",
-                    extra={
-                        "request_id": message.id,
-                        "user_id": message.user_id,
-                        "attempt": attempt,
-                        "error_code": reason,
-                        "retry_in_s": round(delay, 3),
-                    },
-                )
-                await asyncio.sleep(delay)
-                continue
-            await self._finish(message, RequestState.SUCCEEDED, result=result)
-            return
+            return None
+        handler = self._handlers.get(message.type)
+        if handler is None:
+            detail = f"no handler for type '{message.type}'"
+            await self._dead_letter(record, message, "unknown_type", detail, attempt)
+            return None
+        try:
+            result_json = await self._attempt(handler, message, attempt)
+        except PermanentError as exc:
+            error = _error("permanent_error", str(exc))
+            await self._finish(message, RequestState.FAILED, error=error)
+            return None
+        except Exception as exc:  # a plugin may raise anything
+            reason = "timeout" if isinstance(exc, TimeoutError) else "handler_error"
+            detail = str(exc) or type(exc).__name__
+            if attempt >= self._policy.max_attempts:
+                await self._dead_letter(record, message, reason, detail, attempt)
+                return None
+            metrics.RETRIED.labels(self._type_label(message)).inc()
+            delay = self._policy.backoff.delay(attempt)
+            logger.warning(
+                "attempt failed; retrying in place",
+                extra={
+                    "request_id": message.id,
+                    "user_id": message.user_id,
+                    "attempt": attempt,
+                    "error_code": reason,
+                    "retry_in_s": round(delay, 3),
+                },
+            )
+            return delay
+        await self._finish(message, RequestState.SUCCEEDED, result_json=result_json)
+        return None
 
     def _type_label(self, message: RequestMessage) -> str:
         """The request type as a metric label; types without a handler share one series."""
         return message.type if message.type in self._handlers else UNKNOWN_TYPE_LABEL
 
-    async def _attempt(self, handler: Handler, message: RequestMessage, attempt: int) -> Any:
+    async def _attempt(self, handler: Handler, message: RequestMessage, attempt: int) -> str:
+        """Run the handler once, bounded by the timeout; return its result as JSON text."""
         started = time.perf_counter()
         try:
-            return await asyncio.wait_for(
+            result = await asyncio.wait_for(
                 handler(
                     HandlerRequest(
                         message.id, message.user_id, message.type, message.payload, attempt
@@ -146,6 +153,11 @@ class RequestRunner:
         finally:
             elapsed = time.perf_counter() - started
             metrics.PROCESSING_SECONDS.labels(self._type_label(message)).observe(elapsed)
+        try:
+            return encode_json_value(result)
+        except (TypeError, ValueError) as exc:
+            # The same result would come back on every retry: a bug in the handler.
+            raise PermanentError(f"handler result is not JSON: {exc}") from exc
 
     async def _dead_letter(
         self, record: ConsumedRecord, message: RequestMessage, code: str, detail: str, attempts: int
@@ -166,12 +178,12 @@ class RequestRunner:
         self,
         message: RequestMessage,
         state: RequestState,
-        result: Any = None,
+        result_json: str | None = None,
         error: dict[str, str] | None = None,
     ) -> None:
         finished_at = utc_now()
         await self._store.finish(
-            message.id, state, result=result, error=error, finished_at=finished_at
+            message.id, state, result_json=result_json, error=error, finished_at=finished_at
         )
         metrics.FINISHED.labels(self._type_label(message), state.value).inc()
         metrics.END_TO_END_SECONDS.labels(self._type_label(message)).observe(
