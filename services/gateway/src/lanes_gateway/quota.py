@@ -12,7 +12,10 @@ everyone. It is a soft limit, by design:
   `REFRESH_SECONDS` and adds what it accepts meanwhile. A count at the limit
   is read again (at most every `RECHECK_SECONDS`) before refusing, so a
   drained queue is noticed at once; a cancellation through this gateway
-  forgets the count.
+  forgets the count. Enqueues of one user that find the count stale while it
+  is being read share that one read: otherwise every concurrent request
+  starts its own scan, and under load the scans alone saturate FerretDB
+  (see docs/performance.md).
 
 So a user can exceed the limit by what other gateway replicas accept within
 `REFRESH_SECONDS`, plus what runs in parallel; never by more.
@@ -20,6 +23,7 @@ So a user can exceed the limit by what other gateway replicas accept within
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -49,18 +53,39 @@ class Quota:
         self.limit = limit
         self._clock = clock
         self._counts: OrderedDict[str, _QueuedCount] = OrderedDict()
+        self._reads: dict[str, asyncio.Task[_QueuedCount]] = {}
 
     async def reserve(self, user_id: str) -> None:
         """Count one more queued request for the user, unless they are at the limit."""
         now = self._clock()
         known = self._counts.get(user_id)
         if known is None or self._worth_reading(known, now):
-            known = _QueuedCount(await self._store.count_queued(user_id), now)
-            self._remember(user_id, known)
+            known = await self._shared_read(user_id, now)
         if known.count >= self.limit:
             raise QuotaExceededError(self.limit)
         # Counted before the produce: a failed enqueue over-counts until the next read.
         known.count += 1
+
+    async def _shared_read(self, user_id: str, now: float) -> _QueuedCount:
+        """The user's count read afresh, by one store read however many callers ask at once."""
+        read = self._reads.get(user_id)
+        if read is None:
+            read = asyncio.create_task(self._read(user_id, now))
+            self._reads[user_id] = read
+            read.add_done_callback(lambda done: self._read_finished(user_id, done))
+        # Shielded: one caller going away must not cancel the read the others wait on.
+        return await asyncio.shield(read)
+
+    async def _read(self, user_id: str, now: float) -> _QueuedCount:
+        count = _QueuedCount(await self._store.count_queued(user_id), now)
+        self._remember(user_id, count)
+        return count
+
+    def _read_finished(self, user_id: str, read: asyncio.Task[_QueuedCount]) -> None:
+        if self._reads.get(user_id) is read:
+            del self._reads[user_id]
+        if not read.cancelled():
+            read.exception()  # retrieved here too, in case every caller went away
 
     def _worth_reading(self, known: _QueuedCount, now: float) -> bool:
         age = now - known.read_at
