@@ -17,6 +17,7 @@ import asyncio
 import itertools
 import random
 import socket
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -417,6 +418,8 @@ class StatusWatcher:
 
     Every read feeds a `RankHistory`, so a state that moves backwards between
     two reads is caught, and keeps the latest documents for progress checks.
+    Reads are paced so they take at most a third of the server's time: on
+    FerretDB each one scans the collection, and a busy machine slows it.
     """
 
     def __init__(
@@ -428,6 +431,7 @@ class StatusWatcher:
         self.history = history or RankHistory()
         self.latest: dict[str, MongoDocument] = {}
         self.progress = Progress(len(self.ids))
+        self._last_progress_at = time.monotonic()
         self._task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> StatusWatcher:
@@ -446,14 +450,19 @@ class StatusWatcher:
 
     async def _watch(self) -> None:
         while True:
+            began = time.monotonic()
             await self.read()
-            await asyncio.sleep(POLL_SECONDS)  # pacing the reads, not waiting for anything
+            # Pacing the reads, not waiting for anything.
+            await asyncio.sleep(max(POLL_SECONDS, 2 * (time.monotonic() - began)))
 
     async def read(self) -> dict[str, MongoDocument]:
         """Read every status now, record it, and return it."""
         docs = await self.reader.all()
         self.history.observe(docs)
+        before = self.progress.done
         self.progress.seen(docs, self.ids)
+        if self.progress.done != before:
+            self._last_progress_at = time.monotonic()
         self.latest = docs
         return docs
 
@@ -462,13 +471,21 @@ class StatusWatcher:
         """How many of the watched requests were terminal at the last read."""
         return self.progress.done
 
-    async def wait_done(self, count: int, within: float) -> None:
-        """Wait until at least ``count`` watched requests were seen terminal."""
+    async def wait_done(self, count: int, within: float, stalled_after: float = 120.0) -> None:
+        """Wait until at least ``count`` watched requests were seen terminal.
+
+        Fails after ``within`` seconds, or sooner when no request became
+        terminal for ``stalled_after`` seconds: a lost request shows as a run
+        that stops short, and a slow machine as a run that goes on slowly.
+        """
         assert self._task is not None and not self._task.done(), "the watcher stopped"
+        self._last_progress_at = time.monotonic()
 
         async def reached() -> bool:
             if self._task is not None and self._task.done():
                 self._task.result()  # the watcher died: raise its error here
+            if time.monotonic() - self._last_progress_at > stalled_after:
+                raise ConditionTimeoutError(f"no request finished for {stalled_after:.0f}s")
             return self.done >= count
 
         try:
@@ -476,9 +493,11 @@ class StatusWatcher:
         except ConditionTimeoutError as exc:
             raise ConditionTimeoutError(f"{exc}; {self.progress}") from None
 
-    async def wait_all_done(self, within: float) -> dict[str, MongoDocument]:
+    async def wait_all_done(
+        self, within: float, stalled_after: float = 120.0
+    ) -> dict[str, MongoDocument]:
         """Wait until every watched request was seen terminal; return a fresh read."""
-        await self.wait_done(len(self.ids), within)
+        await self.wait_done(len(self.ids), within, stalled_after)
         return await self.read()
 
 
