@@ -250,6 +250,10 @@ class RequestProducer:
         _check_offsets_follow_production_order(produced)
         return produced
 
+    async def produce_raw(self, value: bytes, key: bytes) -> None:
+        """Produce bytes that are not a request message (what a foreign producer might send)."""
+        await self._producer.produce(self._topic, value, key)
+
 
 def _partition(record: Message) -> int:
     partition = record.partition()

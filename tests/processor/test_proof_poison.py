@@ -138,6 +138,25 @@ async def test_permanent_errors_and_unknown_types_are_not_retried(fleet: Process
     assert assert_one_at_a_time_in_offset_order(produced, docs) == 2
 
 
+async def test_a_record_that_is_not_a_request_is_dead_lettered_and_the_queue_moves_on(
+    fleet: ProcessorFleet,
+) -> None:
+    garbage = b"{not a lanes request"
+    after = request("sloppy-user", "echo", {"n": 1})
+    async with RequestProducer(fleet.infra.kafka_bootstrap_servers, fleet.names.topic) as producer:
+        await producer.produce_raw(garbage, b"sloppy-user")
+        await producer.produce([after])
+    async with StatusReader(fleet.infra.mongo_uri, fleet.names.database) as reader:
+        docs = await reader.wait_terminal([after.id], within=120)
+
+    assert docs[after.id]["state"] == "succeeded"
+    records = read_whole_topic(fleet.infra.kafka_bootstrap_servers, fleet.names.dead_letter_topic)
+    [letter] = [r for r in records if r.value() == garbage]
+    assert letter.key() == b"sloppy-user"
+    assert headers_of(letter)["lanes-error-code"] == "undecodable"
+    assert headers_of(letter)["lanes-attempts"] == "0"
+
+
 async def test_a_request_cancelled_while_queued_is_skipped(fleet: ProcessorFleet) -> None:
     sleep_ms = 20_000
     cancelled = request("fickle-user", "sleep", {"ms": sleep_ms})
