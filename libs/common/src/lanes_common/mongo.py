@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pymongo import AsyncMongoClient
-from pymongo.errors import PyMongoError
+from pymongo.errors import ConnectionFailure, PyMongoError
+
+from lanes_common.errors import DependencyUnavailableError
 
 MongoDocument = dict[str, Any]
 
@@ -28,3 +33,28 @@ async def mongo_is_ready(client: AsyncMongoClient[MongoDocument]) -> bool:
     except PyMongoError:
         return False
     return True
+
+
+STARTUP_RETRY_SECONDS = 0.5
+
+
+async def retry_until_mongo_answers(
+    step: Callable[[], Awaitable[None]], wait_seconds: float
+) -> None:
+    """Run ``step`` (creating indexes, say), retrying while MongoDB does not answer.
+
+    Services start in any order; this lets one wait for the store at startup,
+    up to ``wait_seconds``, then fail with `DependencyUnavailableError`.
+    """
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            await step()
+            return
+        except ConnectionFailure as exc:
+            if time.monotonic() >= deadline:
+                # The URI may carry credentials, so the message names the setting instead.
+                raise DependencyUnavailableError(
+                    f"MongoDB (LANES_MONGO_URI) did not answer within {wait_seconds:.0f}s: {exc}"
+                ) from exc
+            await asyncio.sleep(STARTUP_RETRY_SECONDS)

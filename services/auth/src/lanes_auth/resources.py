@@ -5,13 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from pymongo import AsyncMongoClient
-from pymongo.errors import ConnectionFailure, PyMongoError
+from pymongo.errors import PyMongoError
 
 from lanes_auth.accounts import Accounts
 from lanes_auth.config import AuthSettings
@@ -30,13 +29,11 @@ from lanes_auth.tokens import AccessTokenIssuer
 from lanes_auth.users import UserStore
 from lanes_auth.verification import access_token_verifier
 from lanes_common.documents import DELETED_USERS_COLLECTION, USERS_COLLECTION
-from lanes_common.errors import DependencyUnavailableError
-from lanes_common.mongo import MongoDocument, create_mongo_client
+from lanes_common.mongo import MongoDocument, create_mongo_client, retry_until_mongo_answers
 from lanes_common.tokens import TokenVerifier
 
 logger = logging.getLogger(__name__)
 
-_MONGO_RETRY_SECONDS = 0.5
 _PURGE_INTERVAL_SECONDS = 3600.0
 
 
@@ -57,19 +54,12 @@ async def prepare_collections(
     users: UserStore, refresh_tokens: RefreshTokenStore, wait_seconds: float
 ) -> None:
     """Create auth's indexes, waiting up to ``wait_seconds`` for MongoDB to answer."""
-    deadline = time.monotonic() + wait_seconds
-    while True:
-        try:
-            await users.ensure_indexes()
-            await refresh_tokens.ensure_indexes()
-            return
-        except ConnectionFailure as exc:
-            if time.monotonic() >= deadline:
-                # The URI may carry credentials, so the message names the setting instead.
-                raise DependencyUnavailableError(
-                    f"MongoDB (LANES_MONGO_URI) did not answer within {wait_seconds:.0f}s: {exc}"
-                ) from exc
-            await asyncio.sleep(_MONGO_RETRY_SECONDS)
+
+    async def ensure_indexes() -> None:
+        await users.ensure_indexes()
+        await refresh_tokens.ensure_indexes()
+
+    await retry_until_mongo_answers(ensure_indexes, wait_seconds)
 
 
 async def purge_expired_forever(refresh_tokens: RefreshTokenStore) -> None:

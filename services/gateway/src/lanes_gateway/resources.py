@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -12,12 +10,10 @@ from datetime import timedelta
 
 import httpx
 from pymongo import AsyncMongoClient
-from pymongo.errors import ConnectionFailure
 
 from lanes_common.documents import DELETED_USERS_COLLECTION, REQUESTS_COLLECTION
-from lanes_common.errors import DependencyUnavailableError
 from lanes_common.kafka import AsyncProducer, producer_config
-from lanes_common.mongo import MongoDocument, create_mongo_client
+from lanes_common.mongo import MongoDocument, create_mongo_client, retry_until_mongo_answers
 from lanes_common.telemetry.propagation import inject_http_trace_context
 from lanes_common.tokens import JwksKeySet, TokenVerifier
 from lanes_gateway.auth_client import AuthClient
@@ -37,7 +33,6 @@ logger = logging.getLogger(__name__)
 # argon2 is deliberately slow and bounded to one hash per CPU in auth: a burst of
 # sign-ups queues there, which is load, not an outage.
 AUTH_TIMEOUT_SECONDS = 15.0
-_MONGO_RETRY_SECONDS = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,18 +52,7 @@ class GatewayResources:
 
 async def prepare_request_store(store: RequestStore, wait_seconds: float) -> None:
     """Create the indexes, waiting up to ``wait_seconds`` for MongoDB to answer."""
-    deadline = time.monotonic() + wait_seconds
-    while True:
-        try:
-            await store.ensure_indexes()
-            return
-        except ConnectionFailure as exc:
-            if time.monotonic() >= deadline:
-                # The URI may carry credentials, so the message names the setting instead.
-                raise DependencyUnavailableError(
-                    f"MongoDB (LANES_MONGO_URI) did not answer within {wait_seconds:.0f}s: {exc}"
-                ) from exc
-            await asyncio.sleep(_MONGO_RETRY_SECONDS)
+    await retry_until_mongo_answers(store.ensure_indexes, wait_seconds)
 
 
 @asynccontextmanager
