@@ -27,14 +27,13 @@ from typing import Any, Protocol
 from urllib.parse import urlparse
 
 import httpx
-from pymongo import MongoClient
-from pymongo.errors import PyMongoError
 
 from lanes_common.kafka import ensure_topics, kafka_is_ready
 from lanes_devstack.errors import DevstackError
 from lanes_devstack.infra import LocalInfra
 from lanes_devstack.process import free_port
 from lanes_devstack.provision import KAFKA_POM
+from lanes_devstack.servers import mongo_answers_ping
 
 MODE_VARIABLE = "LANES_TEST_INFRA"
 MODES = ("local", "docker", "external")
@@ -77,18 +76,6 @@ def kafka_image() -> str:
     if match is None:
         raise DevstackError(f"no <kafka.version> in {KAFKA_POM}")
     return f"apache/kafka:{match[1]}"
-
-
-def mongo_answers_ping(uri: str) -> bool:
-    """True when the server at ``uri`` answers ``ping``."""
-    client: MongoClient[dict[str, Any]] = MongoClient(uri, serverSelectionTimeoutMS=500)
-    try:
-        client.admin.command("ping")
-    except PyMongoError:
-        return False
-    finally:
-        client.close()
-    return True
 
 
 def wait_for(ready: Callable[[], bool], timeout: float, what: str) -> None:

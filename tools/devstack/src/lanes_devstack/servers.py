@@ -113,7 +113,8 @@ class KafkaServer:
             self.process.stop(timeout=30)
 
 
-def _mongo_answers_ping(uri: str) -> bool:
+def mongo_answers_ping(uri: str) -> bool:
+    """True when the server at ``uri`` answers ``ping``."""
     client: MongoClient[dict[str, object]] = MongoClient(uri, serverSelectionTimeoutMS=500)
     try:
         client.admin.command("ping")
@@ -150,7 +151,7 @@ class FerretDBServer:
             self.data_dir / "ferretdb.log",
         )
         self.process.start()
-        self.process.wait_until(lambda: _mongo_answers_ping(self.uri), timeout, "answering ping")
+        self.process.wait_until(lambda: mongo_answers_ping(self.uri), timeout, "answering ping")
 
     def stop(self) -> None:
         """Stop FerretDB."""
