@@ -30,12 +30,12 @@ from lanes_devstack.process import free_port
 logger = logging.getLogger("bench")
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-PHASES = ("accept", "drain", "scaling", "head_of_line")
+PHASES = ("store", "accept", "drain", "scaling", "head_of_line")
 
 
 async def run_all(settings: Settings, phases: Sequence[str]) -> Path:
     """Start the servers, run the phases, write and print the results."""
-    from bench import accept, drain, head_of_line, report, scaling
+    from bench import accept, drain, head_of_line, report, scaling, store_bound
 
     started = datetime.now(UTC)
     out_dir = RESULTS_DIR / started.strftime("%Y%m%dT%H%M%SZ")
@@ -58,6 +58,8 @@ async def run_all(settings: Settings, phases: Sequence[str]) -> Path:
         logger.info("starting Kafka and FerretDB in %s", scratch)
         await asyncio.to_thread(infra.start)
         try:
+            if "store" in phases:
+                results["store"] = await store_bound.run_store_bound(infra, settings, rss)
             if "accept" in phases:
                 results["accept"] = await accept.run_accept(infra, settings, work_dir, log_dir, rss)
             if "drain" in phases:

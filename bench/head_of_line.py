@@ -36,12 +36,12 @@ async def run_head_of_line(
     without_slow = dataclasses.replace(with_slow, slow_ms=with_slow.fast_ms)
     results: dict[str, Any] = {
         "workload": dataclasses.asdict(with_slow),
-        "repetitions": settings.repetitions,
+        "repetitions": settings.head_of_line_repetitions,
         "orderings": {},
     }
     for ordering in ORDERINGS:
         runs: dict[str, list[ModeResult]] = {"with_slow": [], "without_slow": []}
-        for rep in range(settings.repetitions):
+        for rep in range(settings.head_of_line_repetitions):
             for name, shape in (("without_slow", without_slow), ("with_slow", with_slow)):
                 rss.phase = f"head-of-line {ordering}"
                 result = await run_mode(infra, shape, ordering, log_dir)

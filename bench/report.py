@@ -126,6 +126,22 @@ def head_of_line_table(hol: dict[str, Any]) -> list[str]:
     return [*lines, ""]
 
 
+def store_table(store: dict[str, Any]) -> list[str]:
+    """What FerretDB serves on its own."""
+    lines = [
+        "### The store alone (FerretDB on SQLite, one client)",
+        "",
+        "| operation | rate |",
+        "|---|---:|",
+        f"| `insert_one` (16 concurrent) | {store['insert_one_per_s']:.0f}/s |",
+        f"| `find_one({{_id}})` (16 concurrent) | {store['find_one_by_id_per_s']:.0f}/s |",
+        f"| upsert by `_id`, ordered chunks of 32 | {store['upserts_by_id_per_s']:.0f}/s |",
+    ]
+    for size, ms in store["count_scan_ms_by_collection_size"].items():
+        lines.append(f"| `count_documents` of one user's queued, {size} documents | {ms:.0f} ms |")
+    return [*lines, ""]
+
+
 def rss_table(peaks: dict[str, dict[str, float]]) -> list[str]:
     """Peak RSS per phase and server."""
     kinds = sorted({k for kinds in peaks.values() for k in kinds})
@@ -192,6 +208,8 @@ def write_report(results: dict[str, Any], out_dir: Path) -> str:
         f"{results['machine']['load_average_1m_at_start']:.2f}.",
         "",
     ]
+    if "store" in results:
+        lines += store_table(results["store"])
     if "accept" in results:
         lines += accept_table(results["accept"])
         plot_bars(

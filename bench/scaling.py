@@ -48,7 +48,7 @@ async def run_scaling(
         "requests_per_burst": settings.scaling_requests,
         "users": settings.drain_users,
         "partitions": partitions,
-        "repetitions": settings.repetitions,
+        "repetitions": settings.scaling_repetitions,
         "orderings": {},
     }
     try:
@@ -67,7 +67,7 @@ async def run_scaling(
                     done = WARMUP_REQUESTS
                     await drain.wait_done(done, 300)
                     bursts = []
-                    for rep in range(settings.repetitions):
+                    for rep in range(settings.scaling_repetitions):
                         messages = burst_messages(
                             settings.scaling_requests, settings.drain_users, "sleep", payload
                         )
