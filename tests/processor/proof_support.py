@@ -8,7 +8,8 @@ database and consumer group, so nothing leaks between tests.
 
 FerretDB v1 serves only ``_id`` lookups from an index; anything else scans the
 collection. The readers here therefore fetch a test's whole (small)
-collection in one query and are polled no faster than every half second.
+collection in one query, no more often than once a second (less often when a
+read is slow).
 """
 
 from __future__ import annotations

@@ -3,9 +3,9 @@
 Three replicas share six partitions. 3,000 requests from 120 users go to
 Kafka up front; while they are processed, a replica that owns partitions and
 holds unfinished work is killed without warning three times, and a fresh one
-is started in its place each time. Its partitions go to the survivors once the
-group notices (session timeout), and the work it had not committed is
-redelivered.
+is started in its place each time. Its partitions move to the other members
+once the group notices (session timeout), and the work it had not committed
+is redelivered to them.
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ async def test_sigkilled_replicas_lose_nothing_and_keep_each_users_order(
     # The kills hit a run in progress, each time a replica with work in hand.
     assert len(killed) == len(KILL_WHEN_DONE)
     assert all(done < REQUESTS for _, done in killed), killed
-    # Every request Kafka acknowledged ended, and succeeded, exactly once in the view.
+    # Every request Kafka acknowledged has a status, and it is succeeded.
     assert len(docs) == REQUESTS
     assert {doc["state"] for doc in docs.values()} == {"succeeded"}
     assert set(docs) == set(ids)
