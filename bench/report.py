@@ -241,7 +241,7 @@ def write_report(results: dict[str, Any], out_dir: Path) -> str:
         plot_bars(
             "Fast users' p99 (ms)",
             {
-                f"{o} {label}": hol[o][name]["fast_p99_ms"]
+                f"{o}\n{label}": hol[o][name]["fast_p99_ms"]
                 for o in hol
                 for name, label in (("without_slow", "alone"), ("with_slow", "+slow"))
             },
