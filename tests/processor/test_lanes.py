@@ -110,3 +110,15 @@ async def test_release_cancels_work_that_outlives_the_deadline() -> None:
     await lanes.release(deadline=0.05)
     assert work.finished == []
     assert lanes.offsets.commit_contiguous_offsets() is None
+
+
+async def test_a_repeated_delivery_is_not_run_twice() -> None:
+    work = GatedWork()
+    lanes = PartitionLanes("t", 0, work)
+    lanes.add(record(0, b"a"))
+    await work.wait_started(0)
+    work.release[0].set()
+    lanes.add(record(0, b"a"))  # the same offset again, before or after it finished
+    await lanes.release(deadline=WAIT)
+    assert work.finished == [0]
+    assert lanes.offsets.commit_contiguous_offsets() == 1

@@ -70,3 +70,16 @@ def test_random_completion_order_never_commits_past_unfinished_work() -> None:
             offsets.committed(commit)
     assert offsets.commit_contiguous_offsets() is None
     assert len(offsets) == 0
+
+
+def test_offsets_at_or_below_the_last_received_are_behind() -> None:
+    offsets = PartitionOffsets()
+    assert not offsets.is_behind(0)
+    offsets.track(4)
+    offsets.track(5)
+    assert offsets.is_behind(5)
+    assert offsets.is_behind(3)
+    assert not offsets.is_behind(6)
+    offsets.finish(4)
+    offsets.finish(5)
+    assert offsets.is_behind(5)  # finished and gone from the pending list, still behind

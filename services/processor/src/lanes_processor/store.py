@@ -182,6 +182,11 @@ class StatusStore:
     async def _write_until_recorded(self, batch: list[_Transition]) -> None:
         failures = 0
         while True:
+            # A waiter cancelled (its partition was revoked or lost) must not have its
+            # write land late, behind the partition's new owner.
+            batch = [t for t in batch if not t.done.cancelled()]
+            if not batch:
+                return
             try:
                 if self._atomic_conditions is None:
                     self._atomic_conditions = not await self._is_ferretdb()

@@ -25,6 +25,9 @@ def free_port() -> int:
 def require_free_port(port: int, what: str, setting: str) -> None:
     """Raise a `DevstackError` naming the setting to change when ``port`` is taken."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # As a server binds: connections of a stopped server lingering in
+        # TIME_WAIT/FIN_WAIT on this port must not count as "taken".
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError as exc:

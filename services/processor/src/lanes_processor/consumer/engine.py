@@ -9,6 +9,7 @@ it, which is safe because the loop is never blocked on that thread.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import logging
 import time
@@ -19,11 +20,17 @@ from typing import Any, TypeVar
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
+from lanes_common.errors import LanesError
 from lanes_processor import metrics
 from lanes_processor.consumer.lanes import PartitionLanes, RunRecord
 from lanes_processor.records import ConsumedRecord
 
 logger = logging.getLogger(__name__)
+
+
+class RebalanceStuckError(LanesError):
+    """Rebalance work handed to the event loop did not finish in time."""
+
 
 T = TypeVar("T")
 PartitionId = tuple[str, int]
@@ -106,9 +113,17 @@ class ProcessorEngine:
         return await self._loop.run_in_executor(self._kafka_thread, partial(fn, *args, **kwargs))
 
     def _on_loop(self, coro_fn: Callable[[], Any], timeout: float) -> Any:
-        """From the Kafka thread: run a coroutine on the event loop and wait for it."""
+        """From the Kafka thread: run a coroutine on the event loop and wait for it.
+
+        Raises `RebalanceStuckError` when it overruns ``timeout``.
+        """
         assert self._loop is not None
-        return asyncio.run_coroutine_threadsafe(coro_fn(), self._loop).result(timeout)
+        future = asyncio.run_coroutine_threadsafe(coro_fn(), self._loop)
+        try:
+            return future.result(timeout)
+        except concurrent.futures.TimeoutError as exc:
+            future.cancel()
+            raise RebalanceStuckError(f"rebalance work overran {timeout:.0f}s") from exc
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consume until ``stop`` is set, then drain, commit and close."""
@@ -192,6 +207,9 @@ class ProcessorEngine:
     def _commit_now(self, offsets: list[TopicPartition]) -> bool:
         """On the Kafka thread: commit synchronously; True when Kafka accepted it."""
         assert self._consumer is not None
+        # A periodic commit queued behind a revocation must not rewind the
+        # partition's offset for its new owner: commit only what is still ours.
+        offsets = [tp for tp in offsets if (tp.topic, tp.partition) in self._partitions]
         if not offsets:
             return True
         started = time.perf_counter()
@@ -271,10 +289,15 @@ class ProcessorEngine:
         metrics.REBALANCES.labels("revoke").inc()
         ids = [(tp.topic, tp.partition) for tp in partitions]
         logger.info("partitions revoked; draining", extra={"partitions": [p for _, p in ids]})
-        offsets = self._on_loop(partial(self._release, ids), timeout=self._drain_timeout + 10)
-        # Still on the Kafka thread, still owning the partitions: commit what is done.
-        self._commit_now(offsets)
-        self._on_loop(partial(self._forget, ids), timeout=10)
+        try:
+            offsets = self._on_loop(partial(self._release, ids), timeout=self._drain_timeout + 10)
+            # Still on the Kafka thread, still owning the partitions: commit what is done.
+            self._commit_now(offsets)
+            self._on_loop(partial(self._forget, ids), timeout=10)
+        except RebalanceStuckError:
+            # The event loop did not answer (a handler blocking it?). Committing
+            # nothing is safe: the new owner gets every unfinished record again.
+            logger.error("revocation overran its deadline; nothing committed", exc_info=True)
 
     def _on_lost(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
         metrics.REBALANCES.labels("lost").inc()

@@ -52,6 +52,13 @@ class PartitionLanes:
         """Queue a record behind its key's earlier records; start its lane if idle."""
         if self._revoked:
             return
+        if self.offsets.is_behind(record.offset):
+            # librdkafka delivers each offset once per assignment; never run one twice.
+            logger.warning(
+                "repeated record ignored",
+                extra={"partition": self.partition, "offset": record.offset},
+            )
+            return
         self.offsets.track(record.offset)
         key = (record.key or PARTITION_LANE) if self._by_key else PARTITION_LANE
         lane = self._lanes.get(key)

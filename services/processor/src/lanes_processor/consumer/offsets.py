@@ -25,6 +25,12 @@ class PartitionOffsets:
         """How many received offsets are not yet behind the commit point."""
         return len(self._pending)
 
+    def is_behind(self, offset: int) -> bool:
+        """True for an offset at or below the last one received (a repeated delivery)."""
+        return (bool(self._pending) and offset <= self._pending[-1]) or (
+            self._committable is not None and offset < self._committable
+        )
+
     def track(self, offset: int) -> None:
         """Record an offset as received; offsets arrive in increasing order."""
         if self._pending and offset <= self._pending[-1]:
