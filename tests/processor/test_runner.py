@@ -184,3 +184,17 @@ async def test_a_finished_request_is_not_run_again() -> None:
     await runner.run(record_of(message))  # redelivered after a crash, say
     assert calls == 1
     assert store.finished[message.id] == (RequestState.SUCCEEDED, "1", None)
+
+
+async def test_an_attempt_that_overruns_its_timeout_counts_as_failed() -> None:
+    async def never_answers(request: HandlerRequest) -> Any:
+        await asyncio.Event().wait()
+
+    store, dead_letters = MemoryStore(), MemoryDeadLetters()
+    policy = RetryPolicy(max_attempts=2, backoff=FixedBackoff(0, 0), handler_timeout=0.05)
+    runner = RequestRunner({"hang": never_answers}, store, dead_letters, policy)  # type: ignore[arg-type]
+    message = message_of("hang")
+    await asyncio.wait_for(runner.run(record_of(message)), WAIT)
+    assert store.attempts[message.id] == 2
+    assert dead_letters.published == [(0, "timeout", 2)]
+    assert store.finished[message.id][0] is RequestState.DEAD_LETTERED
