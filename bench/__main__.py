@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import logging
 import os
+import signal
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -81,6 +82,10 @@ async def run_all(settings: Settings, phases: Sequence[str]) -> Path:
     return out_dir
 
 
+def _interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m bench``."""
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
@@ -96,6 +101,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown phases: {', '.join(sorted(unknown))}")
     configure_logging("bench", "INFO", "text")
+    # SIGTERM (a CI timeout, say) unwinds like Ctrl-C, so every server started is stopped.
+    signal.signal(signal.SIGTERM, _interrupt)
     from bench.wrk import WrkNotFoundError, locate_wrk
 
     if "accept" in phases:

@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import logging
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -175,6 +176,10 @@ async def main_async(seconds: float, only: list[str], requests: int) -> Path:
     return out
 
 
+def _interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def main() -> None:
     """Entry point of ``python -m bench.profile``."""
     parser = argparse.ArgumentParser(prog="python -m bench.profile")
@@ -183,6 +188,7 @@ def main() -> None:
     parser.add_argument("--only", default="accept,drain")
     args = parser.parse_args()
     configure_logging("bench", "INFO", "text")
+    signal.signal(signal.SIGTERM, _interrupt)  # unwind like Ctrl-C: every server is stopped
     asyncio.run(main_async(args.seconds, args.only.split(","), args.requests))
 
 
