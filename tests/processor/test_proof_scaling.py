@@ -65,6 +65,15 @@ async def test_scaling_up_and_down_mid_run_loses_nothing_and_keeps_order(
                     lambda: all_own_partitions(fleet.replicas), 60, "3 replicas sharing", 0.5
                 )
 
+                # The added replicas must take part in the run, not merely own partitions:
+                # on a loaded machine the first replica can race through its own share.
+                async def added_did_work() -> bool:
+                    counts = [
+                        await replica_metric(r, "lanes_processor_finished_total") for r in added
+                    ]
+                    return all(count > 0 for count in counts)
+
+                await eventually(added_did_work, 120, "added replicas finishing requests", 0.5)
                 await watcher.wait_done(int(SCALE_DOWN_WHEN_DONE * REQUESTS), within=RUN_DEADLINE)
                 finished_by_added = [
                     await replica_metric(r, "lanes_processor_finished_total") for r in added
