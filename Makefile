@@ -1,22 +1,40 @@
 # Lanes: a thin, readable wrapper over `uv run`. README and CI call these targets.
-#   make run    start Kafka, FerretDB, auth, gateway and processors (PROCESSORS=3 for three)
-#   make test   the whole suite on real servers, provisioned on first use
-#   make bench  accept, drain, scaling, head-of-line and memory (bench/results/<timestamp>/)
+#   make run        start Kafka, FerretDB, auth, gateway and processors (PROCESSORS=3 for three)
+#   make test       the whole suite on real servers, provisioned on first use
+#   make test-unit  the pure tests only: no network, no servers, no compiler
+#   make provision  fetch and build everything the suite uses; ends with what each took
+#   make bench      accept, drain, scaling, head-of-line and memory (bench/results/<timestamp>/)
 
-# Use the uv on PATH, or install a private copy under the git-ignored .lanes folder.
-UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.lanes/tools/bin/uv)
+# Everything the project installs itself lives under LANES_HOME (git-ignored),
+# and is resolved there by lanes_devstack.tools, never on PATH.
+LANES_HOME ?= $(CURDIR)/.lanes
+# Always the project's own uv, never one on PATH: a hand-installed uv would
+# hide a missing install step. The Dockerfile's uv image pins the same version.
+UV_VERSION := 0.13.9
+UV := $(LANES_HOME)/tools/bin/uv
+UV_INSTALLED := $(LANES_HOME)/tools/uv-$(UV_VERSION).dist-info
+# `lanes-dev provision` shows these notes (name, action, source, seconds) in its summary.
+TIMES := $(LANES_HOME)/provision-times.tsv
+MEMBER_MANIFESTS := $(wildcard libs/*/pyproject.toml services/*/pyproject.toml tools/*/pyproject.toml)
 PYTEST_ARGS ?=
 
 .PHONY: all run test test-unit lint typecheck format provision bench bench-processor clean
 
 all: lint typecheck test
 
-$(CURDIR)/.lanes/tools/bin/uv:
+$(UV_INSTALLED):
 	@command -v python3 >/dev/null || { echo "make: python3 (3.11+) is required to install uv"; exit 1; }
-	python3 -m pip install --quiet --disable-pip-version-check --target $(CURDIR)/.lanes/tools uv
+	@mkdir -p $(LANES_HOME)
+	@echo "make: installing uv $(UV_VERSION) from PyPI into $(LANES_HOME)/tools"
+	@start=$$(date +%s) && \
+	python3 -m pip install --quiet --disable-pip-version-check --upgrade \
+		--target $(LANES_HOME)/tools uv==$(UV_VERSION) && \
+	printf 'uv %s\tinstalled\tPyPI\t%s\n' $(UV_VERSION) $$(( $$(date +%s) - start )) >> $(TIMES)
 
-.venv/.synced: $(UV) uv.lock pyproject.toml
-	$(UV) sync --frozen --all-packages
+.venv/.synced: $(UV_INSTALLED) uv.lock pyproject.toml $(MEMBER_MANIFESTS)
+	@start=$$(date +%s) && \
+	$(UV) sync --frozen --all-packages && \
+	printf 'Python packages\tsynced\tPyPI (uv sync)\t%s\n' $$(( $$(date +%s) - start )) >> $(TIMES)
 	@touch $@
 
 run: .venv/.synced
@@ -49,4 +67,4 @@ bench-processor: provision
 	$(UV) run python -m bench.processor
 
 clean:
-	rm -rf .lanes/run .venv
+	rm -rf $(LANES_HOME)/run .venv

@@ -5,6 +5,10 @@ over TCP. They are provisioned and started here by `lanes_devstack` (the same
 code ``make run`` uses) on free loopback ports and in a temporary folder, so
 they never collide with a running ``make run``. If a server cannot be had,
 the tests that need it fail with the devstack's message; nothing is skipped.
+
+A test that needs anything ``make provision`` fetches or builds (servers,
+promtool, kustomize, packages uv fetches) is an integration test: the pure
+ones (``make test-unit``) run with no network and no compiler.
 """
 
 from __future__ import annotations
@@ -19,6 +23,37 @@ from lanes_devstack.infra import LocalInfra
 from lanes_devstack.infra_modes import IntegrationInfra, infra_from_environment
 from lanes_devstack.process import free_port
 from lanes_devstack.stack import LanesStack, StackConfig
+
+# Fixtures that start servers or run provisioned tools; asking for one makes
+# a test an integration test, and it must say so.
+PROVISIONED_FIXTURES = frozenset(
+    {
+        "infra",
+        "local_infra",
+        "lanes_stack",
+        "kustomize",
+        "overlays",
+        "base_objects",
+        "promtool",
+        "image_venv",
+    }
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Refuse to run a test that uses provisioned servers or tools without the integration mark."""
+    unmarked = [
+        f"{item.nodeid} (uses {', '.join(sorted(PROVISIONED_FIXTURES & set(names)))})"
+        for item in items
+        if (names := getattr(item, "fixturenames", ()))
+        and PROVISIONED_FIXTURES & set(names)
+        and item.get_closest_marker("integration") is None
+    ]
+    if unmarked:
+        raise pytest.UsageError(
+            "these tests need provisioned servers or tools but are not marked "
+            "@pytest.mark.integration:\n  " + "\n  ".join(unmarked)
+        )
 
 
 @pytest.fixture(scope="session")

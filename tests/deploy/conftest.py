@@ -2,31 +2,34 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from .kustomize import Manifest, build, ensure_kustomize
+from lanes_devstack.gotools import ensure_kustomize
+
+from .kustomize import Manifest, build
 from .paths import COMPOSE_FILE, K8S_BASE, K8S_OVERLAYS
 
 
 @pytest.fixture(scope="session")
-def kustomize_command() -> list[str]:
-    """The kustomize build command, provisioned into the cache on first use."""
+def kustomize() -> Path:
+    """The kustomize binary ``make provision`` built (built here if it has not)."""
     return ensure_kustomize()
 
 
 @pytest.fixture(scope="session")
-def overlays(kustomize_command: list[str]) -> dict[str, list[Manifest]]:
+def overlays(kustomize: Path) -> dict[str, list[Manifest]]:
     """The objects of every overlay (dev, prod), as ``kubectl apply -k`` would send them."""
-    return {name: build(kustomize_command, path) for name, path in K8S_OVERLAYS.items()}
+    return {name: build(kustomize, path) for name, path in K8S_OVERLAYS.items()}
 
 
 @pytest.fixture(scope="session")
-def base_objects(kustomize_command: list[str]) -> list[Manifest]:
+def base_objects(kustomize: Path) -> list[Manifest]:
     """The objects of the base alone."""
-    return build(kustomize_command, K8S_BASE)
+    return build(kustomize, K8S_BASE)
 
 
 @pytest.fixture(scope="session")

@@ -16,8 +16,9 @@ import pytest
 from confluent_kafka.admin import AdminClient, ConfigResource, ResourceType
 
 from lanes_devstack.infra import LocalInfra
+from lanes_devstack.provision import kafka_version
 
-from .kafka_tools import kafka_version, write_kafka_topics_command
+from .kafka_tools import write_kafka_topics_command
 from .kustomize import Manifest
 from .manifests import containers, one, workloads
 from .paths import CREATE_TOPICS_SCRIPT
@@ -64,6 +65,7 @@ def test_script_refuses_to_run_without_its_settings(tmp_path: Path) -> None:
     assert "LANES_REQUESTS_TOPIC" in result.stderr
 
 
+@pytest.mark.integration
 def test_deploy_images_run_the_kafka_version_proven_here(
     overlays: dict[str, list[Manifest]], compose: dict[str, Any]
 ) -> None:

@@ -19,12 +19,16 @@ import pytest
 
 from lanes_devstack.paths import REPO_ROOT
 from lanes_devstack.services import SERVICE_MODULES
+from lanes_devstack.tools import uv_binary
 
 from .dockerfile import copy_sources, env_values, read_stages, run_command
 from .paths import DOCKERFILE
 
 # Where the Dockerfile puts things that do not exist on a test machine.
 MACHINE_SPECIFIC = {"UV_PROJECT_ENVIRONMENT", "UV_PYTHON"}
+
+# uv fetches the image's packages (from its cache or PyPI).
+pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
@@ -51,14 +55,13 @@ def image_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("UV_", "VIRTUAL_ENV"))}
     env.update({k: v for k, v in env_values(build).items() if k not in MACHINE_SPECIFIC})
     env.update({"UV_PROJECT_ENVIRONMENT": str(venv), "UV_PYTHON": sys.executable})
-    uv = shutil.which("uv")
-    assert uv is not None, "uv is needed to build the image's environment"
+    uv = uv_binary()
     for run in build.all("RUN"):
         command = run_command(run)
         if command[:2] != ["uv", "sync"]:
             continue
         result = subprocess.run(
-            [uv, *command[1:]],
+            [str(uv), *command[1:]],
             cwd=context,
             env=env,
             capture_output=True,

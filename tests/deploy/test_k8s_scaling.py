@@ -10,6 +10,9 @@ from .paths import K8S_OVERLAYS
 from .settings_classes import settings_class
 
 OVERLAYS = sorted(K8S_OVERLAYS)
+
+# Rendered by the kustomize `make provision` builds from the Go module proxy.
+pytestmark = pytest.mark.integration
 KEDA_KAFKA_REQUIRED = ("bootstrapServers", "consumerGroup", "topic", "lagThreshold")
 # What the processor needs after its drain deadline: final status writes,
 # the offset commit, leaving the group, closing clients.

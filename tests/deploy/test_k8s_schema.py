@@ -17,6 +17,9 @@ from .paths import K8S_OVERLAYS
 KUBERNETES_VERSIONS = ["1.30", kubernetes_validate.utils.latest_version()]
 CUSTOM_RESOURCES = {("keda.sh/v1alpha1", "ScaledObject")}
 
+# Rendered by the kustomize `make provision` builds from the Go module proxy.
+pytestmark = pytest.mark.integration
+
 
 def test_base_renders_on_its_own(base_objects: list[Manifest]) -> None:
     """The base is a complete kustomization too (overlays only adjust it)."""

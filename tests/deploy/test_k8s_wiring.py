@@ -22,6 +22,9 @@ from .manifests import (
 from .paths import K8S_OVERLAYS
 
 OVERLAYS = sorted(K8S_OVERLAYS)
+
+# Rendered by the kustomize `make provision` builds from the Go module proxy.
+pytestmark = pytest.mark.integration
 LANES_DEPLOYMENTS = ("lanes-auth", "lanes-gateway", "lanes-processor")
 
 

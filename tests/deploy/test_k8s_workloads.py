@@ -10,6 +10,9 @@ from .paths import K8S_OVERLAYS
 
 OVERLAYS = sorted(K8S_OVERLAYS)
 
+# Rendered by the kustomize `make provision` builds from the Go module proxy.
+pytestmark = pytest.mark.integration
+
 
 def _named_ports(container: Manifest) -> dict[str, int]:
     return {p["name"]: p["containerPort"] for p in container.get("ports", []) if "name" in p}

@@ -38,6 +38,7 @@ def python_module(command: list[str]) -> str:
     return command[2]
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("overlay", OVERLAYS)
 @pytest.mark.parametrize("kind", KINDS)
 def test_manifest_variables_are_settings_fields(
@@ -50,6 +51,7 @@ def test_manifest_variables_are_settings_fields(
     assert not unknown, f"lanes-{kind} sets {sorted(unknown)}, which {kind} does not read"
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("overlay", OVERLAYS)
 @pytest.mark.parametrize("kind", KINDS)
 def test_manifest_values_load(
@@ -60,6 +62,7 @@ def test_manifest_values_load(
     load_settings(settings_class(kind), lanes_variables(env), monkeypatch)
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_other_workloads_set_only_shared_settings(
     overlays: dict[str, list[Manifest]], overlay: str
@@ -94,6 +97,7 @@ def test_compose_one_shot_sets_only_shared_settings(compose: dict[str, Any]) -> 
     assert not set(lanes_variables(env)) - variable_names(LanesSettings)
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("overlay", OVERLAYS)
 @pytest.mark.parametrize("kind", KINDS)
 def test_manifest_command_is_the_service_module(

@@ -11,8 +11,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from lanes_common.telemetry.tracing import configure_tracing
-
-from .promtool import ensure_promtool
+from lanes_devstack.gotools import ensure_promtool
 
 _exporter = InMemorySpanExporter()
 
@@ -35,5 +34,5 @@ def spans(_tracing: InMemorySpanExporter) -> Iterator[InMemorySpanExporter]:
 
 @pytest.fixture(scope="session")
 def promtool() -> str:
-    """The promtool binary, built from the Go module proxy into the cache on first use."""
+    """The promtool binary ``make provision`` built (built here if it has not)."""
     return str(ensure_promtool())

@@ -1,6 +1,7 @@
 """The alert rules and the Prometheus config pass promtool; the alerts fire as designed.
 
-promtool is built from the Go module proxy on first use (see `promtool.py`).
+promtool is built from the Go module proxy by ``make provision``
+(`lanes_devstack.gotools`), so the tests that run it are integration tests.
 Every dashboard query is parsed by promtool too, as a recording rule, so a
 query Grafana would reject fails here first.
 """
@@ -15,12 +16,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+from lanes_devstack.gotools import GO_BUILD_TIMEOUT_SECONDS
 from lanes_devstack.paths import REPO_ROOT
 
-from .promtool import GO_BUILD_TIMEOUT_SECONDS
 from .scrape import OBSERVABILITY_DIR, RULES_FILE, dashboard_exprs
 
-# The first test here may build promtool (minutes on a fresh machine).
+# Without `make provision`, the first test here builds promtool (minutes on a fresh machine).
 pytestmark = pytest.mark.timeout(GO_BUILD_TIMEOUT_SECONDS + 120)
 
 PROMETHEUS_CONFIG = OBSERVABILITY_DIR / "prometheus.yml"
@@ -43,16 +44,19 @@ def alerts() -> list[dict[str, object]]:
     return [rule for group in groups for rule in group["rules"] if "alert" in rule]
 
 
+@pytest.mark.integration
 def test_rules_pass_promtool_check_rules(promtool: str) -> None:
     output = run_promtool(promtool, "check", "rules", str(RULES_FILE))
     assert "SUCCESS" in output
 
 
+@pytest.mark.integration
 def test_prometheus_config_and_its_rule_files_pass_promtool(promtool: str) -> None:
     output = run_promtool(promtool, "check", "config", str(PROMETHEUS_CONFIG))
     assert "1 rule files found" in output
 
 
+@pytest.mark.integration
 def test_alerts_fire_as_their_unit_tests_say(promtool: str) -> None:
     run_promtool(promtool, "test", "rules", str(RULE_TESTS))
 
@@ -85,6 +89,7 @@ def test_every_alert_has_a_severity_and_a_runbook_section() -> None:
         assert name.lower() in headings, f"docs/operations.md has no section for {name}"
 
 
+@pytest.mark.integration
 def test_dashboard_queries_are_valid_promql(promtool: str, tmp_path: Path) -> None:
     rules = []
     for n, expr in enumerate(dashboard_exprs().values()):

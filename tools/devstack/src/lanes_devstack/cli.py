@@ -10,9 +10,10 @@ import threading
 
 from lanes_devstack.errors import DevstackError
 from lanes_devstack.infra import LocalInfra
-from lanes_devstack.paths import keys_dir, run_dir
+from lanes_devstack.paths import keys_dir, lanes_home, run_dir
 from lanes_devstack.provision import ensure_ferretdb, ensure_kafka
 from lanes_devstack.stack import LanesStack, StackConfig
+from lanes_devstack.tools import format_summary, make_times_file, provision_all, take_make_records
 
 
 def _env_int(name: str, default: int) -> int:
@@ -24,9 +25,10 @@ def _env_int(name: str, default: int) -> int:
 
 
 def provision() -> None:
-    """Fetch Kafka and build FerretDB into the cache (a no-op when cached)."""
-    print("Kafka broker jars:", ensure_kafka())
-    print("FerretDB binary:  ", ensure_ferretdb())
+    """Fetch or build every provisioned tool not yet cached; end with what each one took."""
+    records = take_make_records(make_times_file())
+    records += provision_all()
+    print(format_summary(records, lanes_home()))
 
 
 def _curl_example(gateway: str) -> str:
@@ -67,7 +69,8 @@ def run() -> None:
         partitions=_env_int("LANES_DEV_PARTITIONS", 12),
     )
     print("Provisioning Kafka and FerretDB (cached after the first run)...")
-    provision()
+    print("Kafka broker jars:", ensure_kafka())
+    print("FerretDB binary:  ", ensure_ferretdb())
     print("Starting Kafka and FerretDB...")
     infra.start()
     stack = LanesStack.on(infra, config)

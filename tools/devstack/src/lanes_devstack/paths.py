@@ -14,8 +14,13 @@ def lanes_home() -> Path:
 
 
 def cache_dir() -> Path:
-    """Provisioned servers: Kafka jars and the FerretDB binary, kept between runs."""
+    """Provisioned servers and tools: Kafka jars, FerretDB, promtool, kustomize."""
     return lanes_home() / "cache"
+
+
+def tools_dir() -> Path:
+    """Where the Makefile installs the project's own uv (``pip install --target``)."""
+    return lanes_home() / "tools"
 
 
 def keys_dir() -> Path:

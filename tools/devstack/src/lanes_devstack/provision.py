@@ -1,11 +1,14 @@
 """Fetch and build the real servers: Kafka from Maven Central, FerretDB from Go modules.
 
 Both land in the cache folder once; later calls only check that they are there.
+The machine supplies only the toolchains (Java, Maven, Go), found on PATH;
+everything built with them is the project's own, listed in `lanes_devstack.tools`.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -15,18 +18,35 @@ from lanes_devstack.paths import REPO_ROOT, cache_dir
 
 KAFKA_POM = REPO_ROOT / "infra" / "kafka" / "pom.xml"
 FERRETDB_SOURCE = REPO_ROOT / "infra" / "ferretdb"
+MAVEN_TIMEOUT_SECONDS = 900
 
 
 def require_tool(name: str, fix: str) -> str:
-    """The path of an executable, or a `DevstackError` saying how to install it."""
+    """The path of a toolchain the machine provides (java, mvn, go), or how to install it.
+
+    Only for what the project does not install itself: anything it fetches
+    or builds is resolved through `lanes_devstack.tools`, never on PATH.
+    """
     path = shutil.which(name)
     if path is None:
         raise DevstackError(f"'{name}' was not found on PATH. {fix}")
     return path
 
 
-def _run(cmd: list[str], what: str, cwd: Path, env: dict[str, str] | None = None) -> None:
-    result = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+def require_java() -> str:
+    """The Java runtime that runs Kafka (and its tools)."""
+    return require_tool(
+        "java", "Install a Java 17+ runtime (Debian: apt-get install openjdk-17-jre-headless)."
+    )
+
+
+def run_build_step(
+    cmd: list[str], what: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 1800
+) -> None:
+    """Run one fetch or build command; on failure, raise with what failed and its last lines."""
+    result = subprocess.run(
+        cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
     if result.returncode != 0:
         tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
         raise DevstackError(f"{what} failed (exit {result.returncode}): {' '.join(cmd)}\n{tail}")
@@ -37,20 +57,23 @@ def kafka_lib_dir() -> Path:
     return cache_dir() / "kafka" / "lib"
 
 
+def kafka_is_provisioned() -> bool:
+    """True when the broker jars of the pinned Kafka version are in the cache."""
+    stamp = kafka_lib_dir() / ".complete"
+    return stamp.exists() and stamp.read_text() == KAFKA_POM.read_text()
+
+
 def ensure_kafka() -> Path:
     """Download the Kafka broker jars with Maven unless they are cached; return the folder."""
     lib = kafka_lib_dir()
-    stamp = lib / ".complete"
-    if stamp.exists() and stamp.read_text() == KAFKA_POM.read_text():
+    if kafka_is_provisioned():
         return lib
-    require_tool(
-        "java", "Install a Java 17+ runtime (Debian: apt-get install openjdk-17-jre-headless)."
-    )
+    require_java()
     mvn = require_tool("mvn", "Install Maven (Debian: apt-get install maven).")
     if lib.exists():
         shutil.rmtree(lib)
     lib.mkdir(parents=True)
-    _run(
+    run_build_step(
         [
             mvn,
             "-q",
@@ -63,9 +86,55 @@ def ensure_kafka() -> Path:
         ],
         "Downloading the Kafka broker from Maven Central (is Maven Central reachable?)",
         cwd=KAFKA_POM.parent,
+        timeout=MAVEN_TIMEOUT_SECONDS,
     )
-    stamp.write_text(KAFKA_POM.read_text())
+    (lib / ".complete").write_text(KAFKA_POM.read_text())
     return lib
+
+
+def kafka_version() -> str:
+    """The Kafka version the devstack runs (and the deploy images must match)."""
+    match = re.search(r"<kafka\.version>([^<]+)</kafka\.version>", KAFKA_POM.read_text())
+    if match is None:
+        raise DevstackError(f"no <kafka.version> in {KAFKA_POM}")
+    return match[1]
+
+
+def kafka_tools_dir() -> Path:
+    """The folder holding kafka-tools-<version>.jar (TopicCommand and friends)."""
+    return cache_dir() / "kafka-tools" / kafka_version()
+
+
+def kafka_tools_are_provisioned() -> bool:
+    """True when Kafka's command-line tools jar of the pinned version is in the cache."""
+    return (kafka_tools_dir() / f"kafka-tools-{kafka_version()}.jar").exists()
+
+
+def ensure_kafka_tools() -> Path:
+    """Download Kafka's command-line tools jar unless it is cached; return its folder.
+
+    The broker jars lack it; the deploy proofs run ``kafka-topics.sh`` with it.
+    """
+    folder = kafka_tools_dir()
+    if kafka_tools_are_provisioned():
+        return folder
+    mvn = require_tool("mvn", "Install Maven (Debian: apt-get install maven).")
+    run_build_step(
+        [
+            mvn,
+            "-q",
+            "-B",
+            "dependency:copy",
+            f"-Dartifact=org.apache.kafka:kafka-tools:{kafka_version()}",
+            f"-DoutputDirectory={folder}",
+        ],
+        "Downloading kafka-tools from Maven Central (is Maven Central reachable?)",
+        cwd=REPO_ROOT,
+        timeout=MAVEN_TIMEOUT_SECONDS,
+    )
+    if not kafka_tools_are_provisioned():
+        raise DevstackError(f"Maven reported success but no kafka-tools jar is in {folder}")
+    return folder
 
 
 def ferretdb_binary() -> Path:
@@ -73,23 +142,32 @@ def ferretdb_binary() -> Path:
     return cache_dir() / "bin" / "lanes-ferretdb"
 
 
+def _ferretdb_source() -> str:
+    return (FERRETDB_SOURCE / "go.sum").read_text() + (FERRETDB_SOURCE / "main.go").read_text()
+
+
+def ferretdb_is_provisioned() -> bool:
+    """True when the FerretDB binary built from the current source is in the cache."""
+    binary = ferretdb_binary()
+    stamp = binary.with_suffix(".source")
+    return binary.exists() and stamp.exists() and stamp.read_text() == _ferretdb_source()
+
+
 def ensure_ferretdb() -> Path:
     """Build the embedded-FerretDB binary unless it is cached; return its path."""
     binary = ferretdb_binary()
-    stamp = binary.with_suffix(".source")
-    source = (FERRETDB_SOURCE / "go.sum").read_text() + (FERRETDB_SOURCE / "main.go").read_text()
-    if binary.exists() and stamp.exists() and stamp.read_text() == source:
+    if ferretdb_is_provisioned():
         return binary
     go = require_tool(
         "go", "Install Go 1.22+ (https://go.dev/doc/install, or apt-get install golang)."
     )
     binary.parent.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, CGO_ENABLED="0")
-    _run(
+    run_build_step(
         [go, "build", "-trimpath", "-o", str(binary), "."],
         "Building FerretDB from the Go module proxy (is proxy.golang.org reachable?)",
         cwd=FERRETDB_SOURCE,
         env=env,
     )
-    stamp.write_text(source)
+    binary.with_suffix(".source").write_text(_ferretdb_source())
     return binary

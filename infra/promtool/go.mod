@@ -1,4 +1,4 @@
-module github.com/lanes/lanes/tests/observability/promtool
+module github.com/lanes/lanes/infra/promtool
 
 go 1.24.0
 

@@ -1,0 +1,163 @@
+"""Every tool the project fetches or builds itself, resolved in one place.
+
+The tests, the devstack and ``make provision`` ask here (or the ``ensure_*``
+functions listed here) for a tool's path; none looks on PATH for one of
+these. A copy someone installed by hand would let a machine pass where a
+fresh clone fails, so CI shadows these names on PATH with decoys
+(``.ci/run``). The machine supplies only toolchains: Python 3.11+, Java,
+Maven and Go.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from lanes_devstack.errors import DevstackError
+from lanes_devstack.gotools import (
+    KUSTOMIZE_VERSION,
+    PROMTOOL_VERSION,
+    ensure_kustomize,
+    ensure_promtool,
+    kustomize_is_provisioned,
+    promtool_is_provisioned,
+)
+from lanes_devstack.paths import lanes_home, tools_dir
+from lanes_devstack.provision import (
+    ensure_ferretdb,
+    ensure_kafka,
+    ensure_kafka_tools,
+    ferretdb_is_provisioned,
+    kafka_is_provisioned,
+    kafka_tools_are_provisioned,
+)
+
+# Commands of the tools below (and of their usual hand-installed stand-ins,
+# like kubectl's built-in kustomize) that no code may look up on PATH.
+# `.ci/run` puts a failing decoy of each first on PATH; a test keeps the two lists equal.
+COMMANDS_NEVER_FROM_PATH = (
+    "uv",
+    "uvx",
+    "kustomize",
+    "kubectl",
+    "promtool",
+    "ferretdb",
+    "lanes-ferretdb",
+    "kafka-topics.sh",
+    "kafka-server-start.sh",
+)
+
+
+@dataclass(frozen=True)
+class ProvisionedTool:
+    """One thing ``make provision`` fetches or builds into the cache."""
+
+    name: str
+    verb: Literal["fetched", "built"]
+    source: str
+    is_provisioned: Callable[[], bool]
+    ensure: Callable[[], Path]
+
+
+@dataclass(frozen=True)
+class ProvisionRecord:
+    """What provisioning did for one tool, and how long it took."""
+
+    name: str
+    action: str  # "fetched", "built", "installed", "synced" or "cached"
+    source: str
+    seconds: float
+
+
+PROVISIONED_TOOLS: tuple[ProvisionedTool, ...] = (
+    ProvisionedTool(
+        "Kafka broker jars", "fetched", "Maven Central", kafka_is_provisioned, ensure_kafka
+    ),
+    ProvisionedTool(
+        "Kafka command-line tools",
+        "fetched",
+        "Maven Central",
+        kafka_tools_are_provisioned,
+        ensure_kafka_tools,
+    ),
+    ProvisionedTool(
+        "FerretDB", "built", "the Go module proxy", ferretdb_is_provisioned, ensure_ferretdb
+    ),
+    ProvisionedTool(
+        f"promtool {PROMTOOL_VERSION}",
+        "built",
+        "the Go module proxy",
+        promtool_is_provisioned,
+        ensure_promtool,
+    ),
+    ProvisionedTool(
+        f"kustomize {KUSTOMIZE_VERSION}",
+        "built",
+        "the Go module proxy",
+        kustomize_is_provisioned,
+        ensure_kustomize,
+    ),
+)
+
+
+def uv_binary() -> Path:
+    """The project's own uv, which the Makefile installs before any Python code runs."""
+    binary = tools_dir() / "bin" / "uv"
+    if not binary.exists():
+        raise DevstackError(f"uv is not installed at {binary}; any make target installs it.")
+    return binary
+
+
+def make_times_file() -> Path:
+    """Where the Makefile notes the uv install and ``uv sync`` it ran, for the summary."""
+    return lanes_home() / "provision-times.tsv"
+
+
+def provision_all(
+    tools: Sequence[ProvisionedTool] = PROVISIONED_TOOLS,
+    announce: Callable[[str], None] = print,
+    clock: Callable[[], float] = time.monotonic,
+) -> list[ProvisionRecord]:
+    """Fetch or build every tool not yet cached, in order, timing each one."""
+    records = []
+    for tool in tools:
+        started = clock()
+        if tool.is_provisioned():
+            records.append(ProvisionRecord(tool.name, "cached", tool.source, clock() - started))
+            continue
+        doing = {"fetched": "fetching", "built": "building"}[tool.verb]
+        announce(f"{tool.name}: {doing} from {tool.source}...")
+        tool.ensure()
+        records.append(ProvisionRecord(tool.name, tool.verb, tool.source, clock() - started))
+    return records
+
+
+def take_make_records(path: Path) -> list[ProvisionRecord]:
+    """The Makefile's notes (``name<TAB>action<TAB>source<TAB>seconds``), removed once read.
+
+    Each note is shown once, in the summary of the run that did the work.
+    """
+    if not path.exists():
+        return []
+    records = []
+    for line in path.read_text().splitlines():
+        fields = line.split("\t")
+        if len(fields) == 4:
+            name, action, source, seconds = fields
+            records.append(ProvisionRecord(name, action, source, float(seconds)))
+    path.unlink()
+    return records
+
+
+def format_summary(records: Sequence[ProvisionRecord], home: Path) -> str:
+    """The table ``make provision`` ends with: what was fetched or built, and how long it took."""
+    lines = [f"Provisioned into {home} (git-ignored; later runs reuse it):"]
+    for record in records:
+        how = "cached" if record.action == "cached" else f"{record.action} from {record.source}"
+        lines.append(f"  {record.name:<26} {how:<40} {record.seconds:7.1f} s")
+    total = sum(record.seconds for record in records)
+    lines.append(f"  {'total':<26} {'':<40} {total:7.1f} s")
+    return "\n".join(lines)
