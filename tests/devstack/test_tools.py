@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -46,8 +47,10 @@ def test_only_missing_tools_are_provisioned_each_timed_in_order() -> None:
     """A cached tool is not fetched again; each step's time is its own."""
     cached, missing = FakeTool(cached=True), FakeTool(cached=False)
     tools = [
-        ProvisionedTool("jars", "fetched", "Maven Central", cached.is_provisioned, cached.ensure),
-        ProvisionedTool("binary", "built", "Go", missing.is_provisioned, missing.ensure),
+        ProvisionedTool(
+            "jars", "fetched", "Maven Central", cached.is_provisioned, cached.ensure, lane="a"
+        ),
+        ProvisionedTool("binary", "built", "Go", missing.is_provisioned, missing.ensure, lane="a"),
     ]
     announced: list[str] = []
     clock = ticking_clock(2.5)
@@ -59,7 +62,38 @@ def test_only_missing_tools_are_provisioned_each_timed_in_order() -> None:
         ProvisionRecord("jars", "cached", "Maven Central", 2.5),
         ProvisionRecord("binary", "built", "Go", 2.5),
     ]
-    assert announced == ["binary: building from Go..."]
+    assert announced == ["binary: building from Go...", "binary: built in 2 s"]
+
+
+def test_lanes_run_at_once_and_each_lane_in_order() -> None:
+    """A download need not wait for a compile; tools sharing a lane never overlap."""
+    order: list[str] = []
+    other_lane_started = threading.Event()
+
+    def first() -> Path:
+        # Returns only if the other lane runs meanwhile (fails after 10 s otherwise).
+        assert other_lane_started.wait(10), "the lanes did not run at once"
+        order.append("first")
+        return Path("/first")
+
+    def second() -> Path:
+        order.append("second")
+        return Path("/second")
+
+    def elsewhere() -> Path:
+        other_lane_started.set()
+        return Path("/elsewhere")
+
+    tools = [
+        ProvisionedTool("first", "built", "Go", lambda: False, first, lane="go"),
+        ProvisionedTool("second", "built", "Go", lambda: False, second, lane="go"),
+        ProvisionedTool("elsewhere", "fetched", "Maven", lambda: False, elsewhere, lane="maven"),
+    ]
+
+    records = provision_all(tools, lambda _: None)
+
+    assert order == ["first", "second"]
+    assert [r.name for r in records] == ["first", "second", "elsewhere"]
 
 
 def test_the_makefiles_notes_are_read_once(tmp_path: Path) -> None:
@@ -82,6 +116,7 @@ def test_the_summary_says_what_was_done_where_from_and_how_long() -> None:
             ProvisionRecord("promtool v3.5.0", "built", "the Go module proxy", 412.3),
         ],
         Path("/repo/.lanes"),
+        elapsed=400.0,
     )
 
     lines = summary.splitlines()
@@ -90,7 +125,7 @@ def test_the_summary_says_what_was_done_where_from_and_how_long() -> None:
     assert re.fullmatch(
         r"\s+promtool v3\.5\.0\s+built from the Go module proxy\s+412\.3 s", lines[2]
     )
-    assert re.fullmatch(r"\s+total\s+412\.5 s", lines[3])
+    assert re.fullmatch(r"\s+total \(lanes run at once\)\s+400\.0 s", lines[3])
 
 
 def test_ci_shadows_every_provisioned_command_with_a_decoy() -> None:

@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 import threading
+import time
 
 from lanes_devstack.errors import DevstackError
 from lanes_devstack.infra import LocalInfra
@@ -26,9 +27,11 @@ def _env_int(name: str, default: int) -> int:
 
 def provision() -> None:
     """Fetch or build every provisioned tool not yet cached; end with what each one took."""
-    records = take_make_records(make_times_file())
-    records += provision_all()
-    print(format_summary(records, lanes_home()))
+    by_make = take_make_records(make_times_file())
+    started = time.monotonic()
+    by_devstack = provision_all()
+    elapsed = sum(record.seconds for record in by_make) + time.monotonic() - started
+    print(format_summary([*by_make, *by_devstack], lanes_home(), elapsed))
 
 
 def _curl_example(gateway: str) -> str:
