@@ -1,5 +1,5 @@
 # Lanes: a thin, readable wrapper over `uv run`. README and CI call these targets.
-#   make run        start Kafka, FerretDB, auth, gateway and processors (PROCESSORS=3 for three)
+#   make run        start Kafka, a MongoDB-wire server, auth, gateway and processors (PROCESSORS=3)
 #   make test       the whole suite on real servers, provisioned on first use
 #   make test-unit  the pure tests only: no network, no servers, no compiler
 #   make provision  fetch and build everything the suite uses; ends with what each took

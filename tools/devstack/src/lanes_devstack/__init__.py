@@ -1,1 +1,1 @@
-"""Provisions and runs real Kafka and FerretDB servers on loopback, for make run and the tests."""
+"""Provisions and runs real Kafka and MongoDB-wire servers on loopback, for make run and tests."""

@@ -12,7 +12,7 @@ import time
 from lanes_devstack.errors import DevstackError
 from lanes_devstack.infra import LocalInfra
 from lanes_devstack.paths import keys_dir, lanes_home, run_dir
-from lanes_devstack.provision import ensure_ferretdb, ensure_kafka
+from lanes_devstack.provision import ensure_kafka, ensure_mongo_server
 from lanes_devstack.stack import LanesStack, StackConfig
 from lanes_devstack.tools import format_summary, make_times_file, provision_all, take_make_records
 
@@ -52,7 +52,7 @@ Try it (copy and paste):
 
 
 def run() -> None:
-    """Start Kafka, FerretDB, auth, gateway and ``PROCESSORS`` processors; stop all on Ctrl-C."""
+    """Start Kafka, the MongoDB-wire server, auth, gateway and processors; stop all on Ctrl-C."""
     processors = _env_int("PROCESSORS", 1)
     if processors < 1:
         raise DevstackError("PROCESSORS must be at least 1")
@@ -71,10 +71,10 @@ def run() -> None:
         processor_ports=[_env_int("LANES_DEV_PROCESSOR_PORT", 8002) + i for i in range(processors)],
         partitions=_env_int("LANES_DEV_PARTITIONS", 12),
     )
-    print("Provisioning Kafka and FerretDB (cached after the first run)...")
-    print("Kafka broker jars:", ensure_kafka())
-    print("FerretDB binary:  ", ensure_ferretdb())
-    print("Starting Kafka and FerretDB...")
+    print("Provisioning Kafka and the MongoDB-wire server (cached after the first run)...")
+    print("Kafka broker jars:  ", ensure_kafka())
+    print("MongoDB-wire server:", ensure_mongo_server())
+    print("Starting Kafka and the MongoDB-wire server...")
     infra.start()
     stack = LanesStack.on(infra, config)
     stopping = threading.Event()

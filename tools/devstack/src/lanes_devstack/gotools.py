@@ -17,7 +17,7 @@ from lanes_devstack.paths import REPO_ROOT, cache_dir
 from lanes_devstack.provision import require_tool, run_build_step
 
 # ``go install ...promtool@version`` is refused (Prometheus's go.mod carries a
-# replace directive), so promtool is built from a pinned module, like FerretDB:
+# replace directive), so promtool is built from a pinned module:
 # the same Prometheus release docker-compose.yml runs.
 PROMTOOL_MODULE = REPO_ROOT / "infra" / "promtool"
 PROMTOOL_PACKAGE = "github.com/prometheus/prometheus/cmd/promtool"

@@ -1,4 +1,4 @@
-"""Kafka and FerretDB together: what ``make run`` and the test suite both start."""
+"""Kafka and a MongoDB-wire server together: what ``make run`` and the test suite both start."""
 
 from __future__ import annotations
 
@@ -6,25 +6,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lanes_common.kafka import ensure_topics
-from lanes_devstack.servers import FerretDBServer, KafkaServer
+from lanes_devstack.servers import KafkaServer, MongoWireServer
 
 
 @dataclass
 class LocalInfra:
-    """A running Kafka broker and FerretDB server, each with its own port and data folder."""
+    """A running Kafka broker and MongoDB-wire server, each with its own port and data folder."""
 
     data_dir: Path
     kafka_port: int
     kafka_controller_port: int
     mongo_port: int
     kafka: KafkaServer = field(init=False)
-    mongo: FerretDBServer = field(init=False)
+    mongo: MongoWireServer = field(init=False)
 
     def __post_init__(self) -> None:
         self.kafka = KafkaServer(
             self.kafka_port, self.kafka_controller_port, self.data_dir / "kafka"
         )
-        self.mongo = FerretDBServer(self.mongo_port, self.data_dir / "ferretdb")
+        self.mongo = MongoWireServer(self.mongo_port, self.data_dir / "mongo")
 
     @property
     def kafka_bootstrap_servers(self) -> str:

@@ -1,7 +1,7 @@
 """Where the integration tests get Kafka and MongoDB: ``LANES_TEST_INFRA``.
 
 - ``local`` (default): the devstack provisions and starts the real servers on
-  loopback (Kafka from Maven Central jars, FerretDB built from Go modules).
+  loopback (Kafka and mongo-java-server, both from Maven Central jars).
 - ``docker``: ``apache/kafka`` and ``mongo`` containers through testcontainers,
   where a Docker engine answers (``DOCKER_HOST`` or the default socket).
 - ``external``: servers already running somewhere, named by

@@ -14,7 +14,7 @@ def lanes_home() -> Path:
 
 
 def cache_dir() -> Path:
-    """Provisioned servers and tools: Kafka jars, FerretDB, promtool, kustomize."""
+    """Provisioned servers and tools: Kafka, mongo-java-server, promtool, kustomize."""
     return lanes_home() / "cache"
 
 

@@ -1,7 +1,7 @@
-"""Fetch and build the real servers: Kafka from Maven Central, FerretDB from Go modules.
+"""Fetch the real servers from Maven Central: the Kafka broker and mongo-java-server.
 
 Both land in the cache folder once; later calls only check that they are there.
-The machine supplies only the toolchains (Java, Maven, Go), found on PATH;
+The machine supplies only the toolchains (Java with javac, Maven), found on PATH;
 everything built with them is the project's own, listed in `lanes_devstack.tools`.
 """
 
@@ -17,12 +17,13 @@ from lanes_devstack.errors import DevstackError
 from lanes_devstack.paths import REPO_ROOT, cache_dir
 
 KAFKA_POM = REPO_ROOT / "infra" / "kafka" / "pom.xml"
-FERRETDB_SOURCE = REPO_ROOT / "infra" / "ferretdb"
+MONGO_SERVER_SOURCE = REPO_ROOT / "infra" / "mongo-server"
+MONGO_SERVER_POM = MONGO_SERVER_SOURCE / "pom.xml"
 MAVEN_TIMEOUT_SECONDS = 900
 
 
 def require_tool(name: str, fix: str) -> str:
-    """The path of a toolchain the machine provides (java, mvn, go), or how to install it.
+    """The path of a toolchain the machine provides (java, javac, mvn, go), or how to install it.
 
     Only for what the project does not install itself: anything it fetches
     or builds is resolved through `lanes_devstack.tools`, never on PATH.
@@ -137,37 +138,66 @@ def ensure_kafka_tools() -> Path:
     return folder
 
 
-def ferretdb_binary() -> Path:
-    """Where the built FerretDB binary lives."""
-    return cache_dir() / "bin" / "lanes-ferretdb"
+def mongo_server_dir() -> Path:
+    """The folder holding mongo-java-server's jars (lib/) and the compiled launcher (classes/)."""
+    return cache_dir() / "mongo-server"
 
 
-def _ferretdb_source() -> str:
-    return (FERRETDB_SOURCE / "go.sum").read_text() + (FERRETDB_SOURCE / "main.go").read_text()
+def mongo_server_classpath() -> str:
+    """The JVM classpath of the launcher and mongo-java-server with its H2 backend."""
+    folder = mongo_server_dir()
+    return f"{folder / 'classes'}{os.pathsep}{folder / 'lib'}/*"
 
 
-def ferretdb_is_provisioned() -> bool:
-    """True when the FerretDB binary built from the current source is in the cache."""
-    binary = ferretdb_binary()
-    stamp = binary.with_suffix(".source")
-    return binary.exists() and stamp.exists() and stamp.read_text() == _ferretdb_source()
+def _mongo_server_sources() -> list[Path]:
+    return sorted((MONGO_SERVER_SOURCE / "src").rglob("*.java"))
 
 
-def ensure_ferretdb() -> Path:
-    """Build the embedded-FerretDB binary unless it is cached; return its path."""
-    binary = ferretdb_binary()
-    if ferretdb_is_provisioned():
-        return binary
-    go = require_tool(
-        "go", "Install Go 1.22+ (https://go.dev/doc/install, or apt-get install golang)."
+def _mongo_server_fingerprint() -> str:
+    parts = [MONGO_SERVER_POM.read_text()] + [p.read_text() for p in _mongo_server_sources()]
+    return "\n".join(parts)
+
+
+def mongo_server_is_provisioned() -> bool:
+    """True when the pinned jars and a launcher compiled from the current source are cached."""
+    stamp = mongo_server_dir() / ".complete"
+    return stamp.exists() and stamp.read_text() == _mongo_server_fingerprint()
+
+
+def ensure_mongo_server() -> Path:
+    """Fetch mongo-java-server and compile its launcher unless cached; return the folder."""
+    folder = mongo_server_dir()
+    if mongo_server_is_provisioned():
+        return folder
+    require_java()
+    javac = require_tool(
+        "javac", "Install a Java 17+ JDK (Debian: apt-get install openjdk-17-jdk-headless)."
     )
-    binary.parent.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, CGO_ENABLED="0")
+    mvn = require_tool("mvn", "Install Maven (Debian: apt-get install maven).")
+    lib, classes = folder / "lib", folder / "classes"
+    if folder.exists():
+        shutil.rmtree(folder)
+    lib.mkdir(parents=True)
     run_build_step(
-        [go, "build", "-trimpath", "-o", str(binary), "."],
-        "Building FerretDB from the Go module proxy (is proxy.golang.org reachable?)",
-        cwd=FERRETDB_SOURCE,
-        env=env,
+        [
+            mvn,
+            "-q",
+            "-B",
+            "-f",
+            str(MONGO_SERVER_POM),
+            "dependency:copy-dependencies",
+            f"-DoutputDirectory={lib}",
+            "-DincludeScope=runtime",
+        ],
+        "Downloading mongo-java-server from Maven Central (is Maven Central reachable?)",
+        cwd=MONGO_SERVER_SOURCE,
+        timeout=MAVEN_TIMEOUT_SECONDS,
     )
-    binary.with_suffix(".source").write_text(_ferretdb_source())
-    return binary
+    run_build_step(
+        [javac, "--release", "17", "-d", str(classes), "-cp", f"{lib}/*"]
+        + [str(p) for p in _mongo_server_sources()],
+        "Compiling the MongoDB-wire server's launcher",
+        cwd=MONGO_SERVER_SOURCE,
+    )
+    (folder / ".complete").write_text(_mongo_server_fingerprint())
+    return folder

@@ -4,8 +4,8 @@ The tests, the devstack and ``make provision`` ask here (or the ``ensure_*``
 functions listed here) for a tool's path; none looks on PATH for one of
 these. A copy someone installed by hand would let a machine pass where a
 fresh clone fails, so CI shadows these names on PATH with decoys
-(``.ci/run``). The machine supplies only toolchains: Python 3.11+, Java,
-Maven and Go.
+(``.ci/run``). The machine supplies only toolchains: Python 3.11+, a Java
+JDK, Maven and Go.
 """
 
 from __future__ import annotations
@@ -28,12 +28,12 @@ from lanes_devstack.gotools import (
 )
 from lanes_devstack.paths import lanes_home, tools_dir
 from lanes_devstack.provision import (
-    ensure_ferretdb,
     ensure_kafka,
     ensure_kafka_tools,
-    ferretdb_is_provisioned,
+    ensure_mongo_server,
     kafka_is_provisioned,
     kafka_tools_are_provisioned,
+    mongo_server_is_provisioned,
 )
 
 # Commands of the tools below (and of their usual hand-installed stand-ins,
@@ -45,8 +45,6 @@ COMMANDS_NEVER_FROM_PATH = (
     "kustomize",
     "kubectl",
     "promtool",
-    "ferretdb",
-    "lanes-ferretdb",
     "kafka-topics.sh",
     "kafka-server-start.sh",
 )
@@ -96,13 +94,14 @@ PROVISIONED_TOOLS: tuple[ProvisionedTool, ...] = (
         ensure_kafka_tools,
         lane="maven",
     ),
+    # Fetched with Maven, then its launcher compiled with javac: Maven's lane.
     ProvisionedTool(
-        "FerretDB",
-        "built",
-        "the Go module proxy",
-        ferretdb_is_provisioned,
-        ensure_ferretdb,
-        lane="go",
+        "MongoDB-wire server",
+        "fetched",
+        "Maven Central",
+        mongo_server_is_provisioned,
+        ensure_mongo_server,
+        lane="maven",
     ),
     # The longest step (a few hundred modules): a lane of its own.
     ProvisionedTool(

@@ -1,0 +1,126 @@
+package dev.lanes.mongoserver;
+
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+
+import de.bwaldvogel.mongo.MongoServer;
+import de.bwaldvogel.mongo.MongoVersion;
+import de.bwaldvogel.mongo.backend.h2.H2Backend;
+import de.bwaldvogel.mongo.bson.Document;
+import io.netty.channel.Channel;
+
+/**
+ * mongo-java-server with its H2 file backend, as Lanes runs it on loopback.
+ *
+ * <p>Two things differ from the stock {@code H2MongoServer}:
+ * <ul>
+ *   <li>it reports MongoDB 4.4 (wire version 9), the oldest server PyMongo 4.20 accepts
+ *       (the stock server says wire version 8 and PyMongo refuses to talk to it);</li>
+ *   <li>a write command is committed to the H2 file before its reply is sent. H2's MVStore
+ *       otherwise commits on a ~1 s timer, and a {@code kill -9} loses what it acknowledged
+ *       since. MVStore commits are serialised, so concurrent writers share one commit.</li>
+ * </ul>
+ *
+ * <p>Usage: {@code MongoWireServer <port> <data-file> [--no-commit-per-write] [--fsync]}.
+ * {@code --fsync} also forces the file to the disk after each commit (survives a power
+ * loss, not just a crash of the process); {@code --no-commit-per-write} restores H2's timer,
+ * for measuring what the per-write commit costs.
+ */
+public final class MongoWireServer {
+
+    /** MongoDB 4.4: wire version 9. */
+    private static final MongoVersion MONGODB_4_4 = new MongoVersion() {
+        @Override
+        public List<Integer> getVersionArray() {
+            return List.of(4, 4, 0);
+        }
+
+        @Override
+        public int getWireVersion() {
+            return 9;
+        }
+    };
+
+    /** Commands that change data; each is committed before its reply. */
+    private static final Set<String> WRITE_COMMANDS = caseInsensitive(
+        "insert", "update", "delete", "findAndModify", "create", "createIndexes", "drop",
+        "dropDatabase", "dropIndexes", "renameCollection");
+
+    private MongoWireServer() {
+    }
+
+    private static Set<String> caseInsensitive(String... names) {
+        Set<String> set = new TreeSet<>(String.CASE_INSENSITIVE_ORDER);
+        set.addAll(List.of(names));
+        return set;
+    }
+
+    /** An H2 backend that commits (and optionally syncs) its store after every write command. */
+    static final class DurableH2Backend extends H2Backend {
+        private final boolean commitPerWrite;
+        private final boolean fsync;
+
+        DurableH2Backend(String fileName, boolean commitPerWrite, boolean fsync) {
+            super(fileName);
+            this.commitPerWrite = commitPerWrite;
+            this.fsync = fsync;
+        }
+
+        @Override
+        public Document handleCommand(Channel channel, String database, String command, Document query) {
+            try {
+                return super.handleCommand(channel, database, command, query);
+            } finally {
+                // Also after a failed write: an unordered bulk applies what it can, then errs.
+                if (commitPerWrite && changesData(command, query)) {
+                    getMvStore().commit();
+                    if (fsync) {
+                        getMvStore().sync();
+                    }
+                }
+            }
+        }
+
+        private static boolean changesData(String command, Document query) {
+            if (WRITE_COMMANDS.contains(command)) {
+                return true;
+            }
+            // An aggregation writes only through a $out or $merge stage.
+            if (command.equalsIgnoreCase("aggregate") && query.get("pipeline") instanceof List<?> stages) {
+                for (Object stage : stages) {
+                    if (stage instanceof Document doc && (doc.containsKey("$out") || doc.containsKey("$merge"))) {
+                        return true;
+                    }
+                }
+            }
+            return false;
+        }
+    }
+
+    /** Start the server; it runs until SIGTERM (or SIGINT), then closes the H2 file cleanly. */
+    public static void main(String[] args) {
+        if (args.length < 2) {
+            System.err.println("usage: MongoWireServer <port> <data-file> [--no-commit-per-write] [--fsync]");
+            System.exit(2);
+        }
+        int port = Integer.parseInt(args[0]);
+        String dataFile = args[1];
+        List<String> flags = List.of(args).subList(2, args.length);
+        for (String flag : flags) {
+            if (!flag.equals("--no-commit-per-write") && !flag.equals("--fsync")) {
+                System.err.println("unknown option: " + flag);
+                System.exit(2);
+            }
+        }
+        DurableH2Backend backend = new DurableH2Backend(
+            dataFile, !flags.contains("--no-commit-per-write"), flags.contains("--fsync"));
+        backend.version(MONGODB_4_4);
+        MongoServer server = new MongoServer(backend);
+        server.bind("127.0.0.1", port);
+        // shutdownNow closes the clients, then the backend, which writes H2's clean-shutdown mark.
+        Runtime.getRuntime().addShutdownHook(new Thread(server::shutdownNow, "mongo-wire-shutdown"));
+        System.out.println("MongoWireServer listening on 127.0.0.1:" + port + ", data in " + dataFile
+            + (flags.isEmpty() ? "" : " " + String.join(" ", flags)));
+    }
+}
