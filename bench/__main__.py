@@ -2,7 +2,7 @@
 
     make bench                         # or: uv run python -m bench [--quick]
 
-Starts its own Kafka and FerretDB on free loopback ports in a temporary
+Starts its own Kafka and MongoDB-wire server on free loopback ports in a temporary
 folder, runs every phase against a baseline measured in the same run, prints
 the tables and writes ``bench/results/<UTC timestamp>/`` (``results.json``,
 ``results.md``, PNG plots, server logs). Everything it starts, it stops.
@@ -56,11 +56,11 @@ async def run_all(settings: Settings, phases: Sequence[str]) -> Path:
             kafka_controller_port=free_port(),
             mongo_port=free_port(),
         )
-        logger.info("starting Kafka and FerretDB in %s", scratch)
+        logger.info("starting Kafka and the MongoDB-wire server in %s", scratch)
         await asyncio.to_thread(infra.start)
         try:
             if "store" in phases:
-                results["store"] = await store_bound.run_store_bound(infra, settings, rss)
+                results["store"] = await store_bound.run_store_bound(settings, work_dir, rss)
             if "accept" in phases:
                 results["accept"] = await accept.run_accept(infra, settings, work_dir, log_dir, rss)
             if "drain" in phases:

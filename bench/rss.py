@@ -23,7 +23,7 @@ KINDS = (
     ("bench.floor", "raw floor"),
     ("bench.bare_app", "bare FastAPI"),
     ("kafka.Kafka", "kafka"),
-    ("ferretdb", "ferretdb"),
+    ("dev.lanes.mongoserver", "mongo-wire server"),
 )
 
 

@@ -1,12 +1,15 @@
-"""The store's own speed: what FerretDB (SQLite) serves for the operations Lanes sends it.
+"""The store's own speed: what the embedded MongoDB-wire server serves for Lanes' operations.
 
-Measured on the benchmark's FerretDB with one client, the shapes the services
-use: a lookup by ``_id`` (the processor's transition check, the gateway's
-deleted-account check), an upsert by ``_id`` in ordered chunks of 32 (the
-processor's status writes, the raw floor's), a single insert (the gateway's
-``queued`` document), and ``count_documents`` of one user's queued requests
-(the gateway's quota) at two collection sizes, which FerretDB answers with a
-full scan.
+The same operations as issue 11's comparison table, 16 concurrent tasks on one
+PyMongo async client unless said otherwise: ``update_one`` by ``_id`` at 2k and
+100k documents, ``find_one`` by ``_id`` at 100k, the conditional transition
+``update_one({_id, state_rank: {$lt: k}})``, unordered ``bulk_write`` of 32
+upserts per call from one writer, single inserts (one writer, and 16), and
+``count_documents`` of one user's queued requests at 20k documents.
+
+Each configuration runs on a fresh server of its own, so their memory figures
+compare: the devstack's (every write committed to the H2 file before its
+reply) and, to price that durability, H2's own ~1 s commit timer.
 """
 
 from __future__ import annotations
@@ -15,16 +18,24 @@ import asyncio
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from pymongo import UpdateOne
 
 from bench.harness import Settings, median
 from bench.rss import PeakRss
-from lanes_common.mongo import create_mongo_client
-from lanes_devstack.infra import LocalInfra
+from lanes_common.mongo import MongoDocument, create_mongo_client
+from lanes_devstack.process import free_port
+from lanes_devstack.servers import MongoWireServer
 
-CHUNK = 32
+CONCURRENCY = 16
+BULK_SIZE = 32
+SMALL = 2_000
+COUNT_AT = 20_000
+USERS = 100
+LOAD_BATCH = 1_000
+CONFIGURATIONS = {"commit_per_write": True, "timer_commit": False}
 
 
 async def _rate(count: int, concurrency: int, op: Callable[[int], Awaitable[Any]]) -> float:
@@ -40,10 +51,10 @@ async def _rate(count: int, concurrency: int, op: Callable[[int], Awaitable[Any]
     return round(count / (time.perf_counter() - started), 1)
 
 
-def _document(n: int, user: int) -> dict[str, Any]:
+def _document(n: int) -> MongoDocument:
     return {
         "_id": f"{n:08d}-{uuid.uuid4()}",
-        "user_id": f"user-{user:04d}",
+        "user_id": f"user-{n % USERS:04d}",
         "type": "echo",
         "payload_json": '{"n":1}',
         "state": "queued",
@@ -53,49 +64,114 @@ def _document(n: int, user: int) -> dict[str, Any]:
     }
 
 
-async def run_store_bound(infra: LocalInfra, settings: Settings, rss: PeakRss) -> dict[str, Any]:
-    """Operations per second for each shape, and the scan time by collection size."""
-    rss.phase = "store"
-    mongo = create_mongo_client(infra.mongo_uri)
-    database = f"bench-store-{uuid.uuid4().hex[:8]}"
-    collection = mongo[database]["requests"]
+def _memory_mib(pid: int) -> dict[str, float]:
+    """The process's resident set now and its high-water mark, from /proc."""
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            fields[key] = round(int(value.split()[0]) / 1024, 1)
+    return {"rss_mib": fields["VmRSS"], "peak_rss_mib": fields["VmHWM"]}
+
+
+async def _measure(uri: str, ops: int, large: int) -> dict[str, Any]:
+    """Every operation of the table on one server, growing the collection as it goes."""
+    mongo = create_mongo_client(uri)
+    collection = mongo["bench-store"]["requests"]
+    # The indexes Lanes creates (served or not, their upkeep is part of each write).
     await collection.create_index([("user_id", 1), ("state", 1), ("offset", 1)])
     await collection.create_index([("user_id", 1), ("enqueued_at", 1)])
-    small = 500 if settings.quick else 1000
-    try:
-        docs = [_document(n, n % 100) for n in range(small)]
-        ids = [d["_id"] for d in docs]
-        inserts = await _rate(small, 16, lambda n: collection.insert_one(docs[n]))
-        reads = await _rate(small, 16, lambda n: collection.find_one({"_id": ids[n]}))
-        chunks = [ids[n : n + CHUNK] for n in range(0, small, CHUNK)]
+    ids: list[str] = []
 
-        async def upsert_chunk(n: int) -> None:
+    async def grow_to(size: int) -> None:
+        while len(ids) < size:
+            batch = [_document(n) for n in range(len(ids), min(size, len(ids) + LOAD_BATCH))]
+            await collection.insert_many(batch, ordered=False)
+            ids.extend(d["_id"] for d in batch)
+
+    def spread(n: int, size: int) -> str:
+        # A stride prime to the size visits every document, in no useful order.
+        return ids[(n * 7919) % size]
+
+    try:
+        results: dict[str, Any] = {}
+        fresh = [_document(n) for n in range(10**8, 10**8 + ops)]
+        results["insert_one_one_writer_per_s"] = await _rate(
+            ops // 4, 1, lambda n: collection.insert_one(fresh[n])
+        )
+        results["insert_one_per_s"] = await _rate(
+            ops - ops // 4, CONCURRENCY, lambda n: collection.insert_one(fresh[ops // 4 + n])
+        )
+        await collection.delete_many({"offset": {"$gte": 10**8}})
+        await grow_to(SMALL)
+        results["update_by_id_2k_per_s"] = await _rate(
+            ops,
+            CONCURRENCY,
+            lambda n: collection.update_one({"_id": spread(n, SMALL)}, {"$inc": {"attempts": 1}}),
+        )
+        applied = 0
+
+        async def transition(n: int) -> None:
+            nonlocal applied
+            result = await collection.update_one(
+                {"_id": ids[n], "state_rank": {"$lt": 1}},
+                {"$set": {"state": "processing", "state_rank": 1}},
+            )
+            applied += result.modified_count
+
+        results["conditional_update_per_s"] = await _rate(SMALL, CONCURRENCY, transition)
+        if applied != SMALL:
+            raise RuntimeError(f"{applied} of {SMALL} conditional updates applied")
+        upserts = [f"upsert-{n}" for n in range(ops)]
+
+        async def upsert_bulk(n: int) -> None:
             await collection.bulk_write(
                 [
                     UpdateOne({"_id": i}, {"$set": {"state": "succeeded"}}, upsert=True)
-                    for i in chunks[n]
+                    for i in upserts[n * BULK_SIZE : (n + 1) * BULK_SIZE]
                 ],
-                ordered=True,
+                ordered=False,
             )
 
-        chunk_rate = await _rate(len(chunks), 1, upsert_chunk)
-        scans: dict[str, float] = {}
-        for size in (small, small * 5):
-            have = await collection.count_documents({})
-            if have < size:
-                await collection.insert_many([_document(n, n % 100) for n in range(have, size)])
-            timings = []
-            for _ in range(5):
-                started = time.perf_counter()
-                await collection.count_documents({"user_id": "user-0001", "state": "queued"})
-                timings.append((time.perf_counter() - started) * 1000)
-            scans[str(size)] = median(timings)
+        bulks = ops // BULK_SIZE
+        results["bulk_upserts_docs_per_s"] = round(await _rate(bulks, 1, upsert_bulk) * BULK_SIZE)
+        await collection.delete_many({"_id": {"$in": upserts}})
+        await grow_to(COUNT_AT)
+        timings = []
+        for _ in range(5):
+            started = time.perf_counter()
+            await collection.count_documents({"user_id": "user-0001", "state": "queued"})
+            timings.append((time.perf_counter() - started) * 1000)
+        results["count_ms_at_20k"] = median(timings)
+        await grow_to(large)
+        results["large"] = large
+        results["update_by_id_large_per_s"] = await _rate(
+            ops,
+            CONCURRENCY,
+            lambda n: collection.update_one({"_id": spread(n, large)}, {"$inc": {"attempts": 1}}),
+        )
+        results["find_by_id_large_per_s"] = await _rate(
+            ops, CONCURRENCY, lambda n: collection.find_one({"_id": spread(n, large)})
+        )
+        return results
     finally:
-        await mongo.drop_database(database)
         await mongo.close()
-    return {
-        "insert_one_per_s": inserts,
-        "find_one_by_id_per_s": reads,
-        "upserts_by_id_per_s": round(chunk_rate * CHUNK, 1),
-        "count_scan_ms_by_collection_size": scans,
-    }
+
+
+async def run_store_bound(settings: Settings, work_dir: Path, rss: PeakRss) -> dict[str, Any]:
+    """The table for each configuration, with its server's memory and data file size."""
+    ops, large = (1_000, 20_000) if settings.quick else (5_000, 100_000)
+    results: dict[str, Any] = {}
+    for name, commit_per_write in CONFIGURATIONS.items():
+        rss.phase = f"store ({name})"
+        server = MongoWireServer(free_port(), work_dir / f"store-{name}", commit_per_write)
+        await asyncio.to_thread(server.start)
+        try:
+            measured = await _measure(server.uri, ops, large)
+            assert server.process is not None and server.process.pid is not None
+            measured.update(_memory_mib(server.process.pid))
+            measured["data_file_mib"] = round(server.data_file.stat().st_size / 2**20, 1)
+            results[name] = measured
+        finally:
+            await asyncio.to_thread(server.stop)
+    return results

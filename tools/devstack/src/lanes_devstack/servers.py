@@ -141,10 +141,12 @@ class MongoWireServer:
     clients and commits every write to the data file before acknowledging it.
     """
 
-    def __init__(self, port: int, data_dir: Path) -> None:
+    def __init__(self, port: int, data_dir: Path, commit_per_write: bool = True) -> None:
         self.port = port
         self.data_dir = data_dir
         self.data_file = data_dir / "lanes.mv.db"
+        # False leaves H2's ~1 s commit timer alone: only to measure what durability costs.
+        self.commit_per_write = commit_per_write
         self.uri = f"mongodb://127.0.0.1:{port}/"
         self.process: ManagedProcess | None = None
 
@@ -168,6 +170,7 @@ class MongoWireServer:
                 MONGO_SERVER_MAIN,
                 str(self.port),
                 str(self.data_file),
+                *([] if self.commit_per_write else ["--no-commit-per-write"]),
             ],
             self.data_dir / "mongo-server.log",
         )
