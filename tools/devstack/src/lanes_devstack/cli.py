@@ -1,4 +1,8 @@
-"""``lanes-dev``: provision the servers, or run all of Lanes until Ctrl-C."""
+"""``lanes-dev``: provision the servers, or run all of Lanes until Ctrl-C.
+
+Also ``image`` (build the Lanes container image on this machine) and
+``healthchecks`` (run the containers' healthchecks, which Podman 4.3 does not).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ import sys
 import threading
 import time
 
+from lanes_devstack.containers.cli import healthchecks, image, provision_container_images
 from lanes_devstack.errors import DevstackError
 from lanes_devstack.infra import LocalInfra
 from lanes_devstack.paths import keys_dir, lanes_home, run_dir
@@ -30,8 +35,10 @@ def provision() -> None:
     by_make = take_make_records(make_times_file())
     started = time.monotonic()
     by_devstack = provision_all()
+    # After the servers and tools: the images are built from their jars.
+    images = provision_container_images()
     elapsed = sum(record.seconds for record in by_make) + time.monotonic() - started
-    print(format_summary([*by_make, *by_devstack], lanes_home(), elapsed))
+    print(format_summary([*by_make, *by_devstack, *images], lanes_home(), elapsed))
 
 
 def _curl_example(gateway: str) -> str:
@@ -105,10 +112,11 @@ Press Ctrl-C to stop everything.""")
 def main() -> None:
     """Command-line entry point of ``lanes-dev``."""
     parser = argparse.ArgumentParser(prog="lanes-dev", description=__doc__)
-    parser.add_argument("command", choices=["provision", "run"])
+    commands = {"provision": provision, "run": run, "image": image, "healthchecks": healthchecks}
+    parser.add_argument("command", choices=list(commands))
     args = parser.parse_args()
     try:
-        {"provision": provision, "run": run}[args.command]()
+        commands[args.command]()
     except DevstackError as exc:
         print(f"lanes-dev: {exc}", file=sys.stderr)
         sys.exit(1)
