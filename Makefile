@@ -1,8 +1,10 @@
 # Lanes: a thin, readable wrapper over `uv run`. README and CI call these targets.
 #   make run        start Kafka, a MongoDB-wire server, auth, gateway and processors (PROCESSORS=3)
 #   make test       the whole suite on real servers, provisioned on first use
+#                   (with the container stack test; LANES_TEST_CONTAINERS=0 skips it)
 #   make test-unit  the pure tests only: no network, no servers, no compiler
 #   make provision  fetch and build everything the suite uses; ends with what each took
+#   make image      build the Lanes container image here; prints its size and build time
 #   make bench      accept, drain, scaling, head-of-line and memory (bench/results/<timestamp>/)
 
 # Everything the project installs itself lives under LANES_HOME (git-ignored),
@@ -18,7 +20,7 @@ TIMES := $(LANES_HOME)/provision-times.tsv
 MEMBER_MANIFESTS := $(wildcard libs/*/pyproject.toml services/*/pyproject.toml tools/*/pyproject.toml)
 PYTEST_ARGS ?=
 
-.PHONY: all run test test-unit lint typecheck format provision bench bench-processor clean
+.PHONY: all run test test-unit lint typecheck format provision image bench bench-processor clean
 
 all: lint typecheck test
 
@@ -42,6 +44,9 @@ run: .venv/.synced
 
 provision: .venv/.synced
 	$(UV) run lanes-dev provision
+
+image: .venv/.synced
+	$(UV) run lanes-dev image
 
 test: provision
 	$(UV) run pytest $(PYTEST_ARGS)
