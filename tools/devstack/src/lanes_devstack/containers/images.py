@@ -4,7 +4,8 @@
   base and uv images through its ``PYTHON_IMAGE`` and ``UV_IMAGE`` arguments.
 - Server images in place of the official ones, each from a recipe under
   ``infra/containers/<name>/`` on ``lanes-base``: Kafka from the devstack's
-  Maven jars, Prometheus from Debian's package.
+  Maven jars, the MongoDB-wire server from the devstack's jars and launcher,
+  Prometheus from Debian's package.
 
 A server image is built once and rebuilt only when its recipe, its staged
 files or the base image change (a digest in a label says what it was built
@@ -34,7 +35,7 @@ from lanes_devstack.containers.podman import (
     run_podman,
 )
 from lanes_devstack.paths import REPO_ROOT, cache_dir
-from lanes_devstack.provision import ensure_kafka, ensure_kafka_tools
+from lanes_devstack.provision import ensure_kafka, ensure_kafka_tools, ensure_mongo_server
 
 LANES_IMAGE = "localhost/lanes:local"
 KAFKA_IMAGE = "localhost/lanes-kafka:4.1.1"
@@ -128,8 +129,11 @@ def ensure_prometheus_image() -> str:
 
 
 def ensure_mongo_image() -> str:
-    """The devstack's MongoDB-wire server (``lanes-mongo``)."""
-    return ensure_server_image(MONGO_IMAGE, "mongo")
+    """The devstack's MongoDB-wire server on Debian's JRE, from its jars and launcher."""
+    folder = ensure_mongo_server()
+    return ensure_server_image(
+        MONGO_IMAGE, "mongo", {"lib": [folder / "lib"], "classes": [folder / "classes"]}
+    )
 
 
 def ensure_server_images() -> list[str]:

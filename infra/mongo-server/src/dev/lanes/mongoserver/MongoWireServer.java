@@ -22,10 +22,12 @@ import io.netty.channel.Channel;
  *       since. MVStore commits are serialised, so concurrent writers share one commit.</li>
  * </ul>
  *
- * <p>Usage: {@code MongoWireServer <port> <data-file> [--no-commit-per-write] [--fsync]}.
+ * <p>Usage: {@code MongoWireServer <port> <data-file> [--no-commit-per-write] [--fsync]
+ * [--bind=<address>]}.
  * {@code --fsync} also forces the file to the disk after each commit (survives a power
  * loss, not just a crash of the process); {@code --no-commit-per-write} restores H2's timer,
- * for measuring what the per-write commit costs.
+ * for measuring what the per-write commit costs. {@code --bind} listens on another address
+ * than loopback (the container image listens on {@code 0.0.0.0}).
  */
 public final class MongoWireServer {
 
@@ -101,14 +103,18 @@ public final class MongoWireServer {
     /** Start the server; it runs until SIGTERM (or SIGINT), then closes the H2 file cleanly. */
     public static void main(String[] args) {
         if (args.length < 2) {
-            System.err.println("usage: MongoWireServer <port> <data-file> [--no-commit-per-write] [--fsync]");
+            System.err.println(
+                "usage: MongoWireServer <port> <data-file> [--no-commit-per-write] [--fsync] [--bind=<address>]");
             System.exit(2);
         }
         int port = Integer.parseInt(args[0]);
         String dataFile = args[1];
         List<String> flags = List.of(args).subList(2, args.length);
+        String address = "127.0.0.1";
         for (String flag : flags) {
-            if (!flag.equals("--no-commit-per-write") && !flag.equals("--fsync")) {
+            if (flag.startsWith("--bind=")) {
+                address = flag.substring("--bind=".length());
+            } else if (!flag.equals("--no-commit-per-write") && !flag.equals("--fsync")) {
                 System.err.println("unknown option: " + flag);
                 System.exit(2);
             }
@@ -117,10 +123,10 @@ public final class MongoWireServer {
             dataFile, !flags.contains("--no-commit-per-write"), flags.contains("--fsync"));
         backend.version(MONGODB_4_4);
         MongoServer server = new MongoServer(backend);
-        server.bind("127.0.0.1", port);
+        server.bind(address, port);
         // shutdownNow closes the clients, then the backend, which writes H2's clean-shutdown mark.
         Runtime.getRuntime().addShutdownHook(new Thread(server::shutdownNow, "mongo-wire-shutdown"));
-        System.out.println("MongoWireServer listening on 127.0.0.1:" + port + ", data in " + dataFile
+        System.out.println("MongoWireServer listening on " + address + ":" + port + ", data in " + dataFile
             + (flags.isEmpty() ? "" : " " + String.join(" ", flags)));
     }
 }
