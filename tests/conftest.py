@@ -36,6 +36,7 @@ PROVISIONED_FIXTURES = frozenset(
         "base_objects",
         "promtool",
         "image_venv",
+        "compose_project",
     }
 )
 
