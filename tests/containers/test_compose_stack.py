@@ -116,6 +116,8 @@ async def prometheus_targets_up(expected: int) -> list[str] | None:
     return None
 
 
+# Images are built in setup when `make provision` has not (minutes, the first time).
+@pytest.mark.timeout(1800)
 async def test_the_stack_serves_users_survives_a_killed_processor_and_leaves_nothing(
     compose_project: RunningProject,
 ) -> None:

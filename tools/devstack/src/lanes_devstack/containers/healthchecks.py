@@ -61,7 +61,6 @@ class HealthcheckDriver:
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="healthchecks", daemon=True)
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="healthcheck")
-        self.runs = 0
 
     def start(self) -> None:
         """Start running checks in the background."""
@@ -121,4 +120,3 @@ class HealthcheckDriver:
             capture_output=True,
             check=False,
         )
-        self.runs += 1
