@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -81,6 +82,33 @@ def test_payload_round_trips_whatever_its_keys(
     view = client.get(f"/v1/requests/{request_id}", headers=user.headers).json()
 
     assert view["payload"] == AWKWARD_PAYLOAD
+
+
+def test_times_read_back_with_milliseconds_even_on_a_whole_second(
+    gateway_stack: GatewayStack, client: httpx.Client
+) -> None:
+    """A stored time with zero milliseconds reads as ``.000Z``, like any other (docs/api.md)."""
+    user = gateway_stack.new_user()
+    request_id = _enqueue(client, user.headers)
+    whole_second = datetime(2026, 12, 4, 18, 38, 10, tzinfo=UTC)
+    with gateway_stack.collection("requests") as requests:
+        requests.update_one(
+            {"_id": request_id},
+            {
+                "$set": {
+                    "enqueued_at": whole_second,
+                    "updated_at": whole_second + timedelta(milliseconds=511),
+                }
+            },
+        )
+
+    one = client.get(f"/v1/requests/{request_id}", headers=user.headers)
+    listed = client.get("/v1/requests", headers=user.headers)
+
+    assert (one.status_code, listed.status_code) == (200, 200), (one.text, listed.text)
+    for view in (one.json(), listed.json()["items"][0]):
+        assert view["enqueued_at"] == "2026-12-04T18:38:10.000Z"
+        assert view["updated_at"] == "2026-12-04T18:38:10.511Z"
 
 
 def test_another_users_request_is_not_found(

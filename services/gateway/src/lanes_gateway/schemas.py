@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, JsonValue
 
 from lanes_common.states import RequestState
+from lanes_common.timestamps import Timestamp
 
 REQUEST_TYPE_PATTERN = r"^[a-z][a-z0-9_.-]{0,63}$"
 MAX_PAYLOAD_DEPTH = 64
@@ -86,10 +86,10 @@ class RequestView(BaseModel):
     payload: JsonValue
     result: JsonValue
     error: RequestFailure | None
-    enqueued_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
-    updated_at: datetime | None
+    enqueued_at: Timestamp
+    started_at: Timestamp | None
+    finished_at: Timestamp | None
+    updated_at: Timestamp | None
     position: int | None = Field(
         description="1 when it runs next. Shown by `GET /v1/requests/{id}` while queued; "
         "otherwise null.",
