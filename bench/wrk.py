@@ -1,4 +1,4 @@
-"""wrk, the HTTP load generator: found or installed, driven by a Lua script, its report parsed.
+"""wrk, the HTTP load generator: Debian's package, driven by a Lua script, its report parsed.
 
 wrk (Debian's ``wrk`` package) keeps a fixed number of connections busy from
 a couple of native threads, so the load generator costs little next to the
@@ -10,10 +10,12 @@ figures as one JSON line at the end.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+
+from lanes_devstack.debian import ensure_debian_command
+from lanes_devstack.errors import DevstackError
 
 REPORT_MARKER = "BENCH-JSON "
 
@@ -60,31 +62,11 @@ class WrkResult:
 
 
 def locate_wrk() -> str:
-    """The wrk binary; installs Debian's package with apt-get when it is missing."""
-    found = shutil.which("wrk")
-    if found:
-        return found
-    apt = shutil.which("apt-get")
-    if apt is not None:
-        result = subprocess.run(  # noqa: S603  (a fixed command, no user input)
-            [apt, "install", "-y", "--no-install-recommends", "wrk"],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        found = shutil.which("wrk")
-        if found:
-            return found
-        detail = (result.stderr or result.stdout).strip().splitlines()[-3:]
-        raise WrkNotFoundError(
-            "wrk is not installed and 'apt-get install -y wrk' failed "
-            f"({'; '.join(detail)}). Install wrk (Debian/Ubuntu: apt-get install wrk; "
-            "macOS: brew install wrk) and run the benchmark again."
-        )
-    raise WrkNotFoundError(
-        "wrk is not installed and there is no apt-get to install it. Install wrk "
-        "(https://github.com/wg/wrk; macOS: brew install wrk) and run the benchmark again."
-    )
+    """The wrk of Debian's package, installed with apt-get when missing (never one on PATH)."""
+    try:
+        return str(ensure_debian_command("wrk", "wrk"))
+    except DevstackError as exc:
+        raise WrkNotFoundError(str(exc)) from exc
 
 
 def _lua_string(value: str) -> str:

@@ -5,7 +5,8 @@ functions listed here) for a tool's path; none looks on PATH for one of
 these. A copy someone installed by hand would let a machine pass where a
 fresh clone fails, so CI shadows these names on PATH with decoys
 (``.ci/run``). The machine supplies only toolchains: Python 3.11+, a Java
-JDK, Maven and Go.
+JDK, Maven and Go. (The benchmarks' wrk is Debian's package, resolved through
+dpkg by `lanes_devstack.debian`.)
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ COMMANDS_NEVER_FROM_PATH = (
     "promtool",
     "kafka-topics.sh",
     "kafka-server-start.sh",
+    "wrk",
 )
 
 
