@@ -25,7 +25,7 @@ def test_commit_stops_below_the_first_unfinished_offset() -> None:
     for o in (0, 1, 3, 4):
         offsets.finish(o)
     assert offsets.commit_contiguous_offsets() == 2
-    assert len(offsets) == 3
+    assert offsets.span == 3
 
 
 def test_gaps_in_offsets_do_not_block_commits() -> None:
@@ -34,7 +34,8 @@ def test_gaps_in_offsets_do_not_block_commits() -> None:
         offsets.track(o)
     offsets.finish(9)
     offsets.finish(5)
-    assert offsets.commit_contiguous_offsets() == 10
+    # Offsets never delivered (10-19) hold no work: the commit point is 20, unfinished.
+    assert offsets.commit_contiguous_offsets() == 20
 
 
 def test_a_commit_is_reported_once() -> None:
@@ -69,7 +70,7 @@ def test_random_completion_order_never_commits_past_unfinished_work() -> None:
             assert set(range(commit)) <= finished
             offsets.committed(commit)
     assert offsets.commit_contiguous_offsets() is None
-    assert len(offsets) == 0
+    assert offsets.span == 0
 
 
 def test_offsets_at_or_below_the_last_received_are_behind() -> None:
@@ -83,3 +84,38 @@ def test_offsets_at_or_below_the_last_received_are_behind() -> None:
     offsets.finish(4)
     offsets.finish(5)
     assert offsets.is_behind(5)  # finished and gone from the pending list, still behind
+
+
+def test_a_long_finished_run_behind_one_stuck_offset_costs_a_bit_each() -> None:
+    offsets = PartitionOffsets()
+    for o in range(100_000):
+        offsets.track(o)
+    for o in range(1, 100_000):
+        offsets.finish(o)
+    # One unfinished record holds the commit point; the rest is a bitmap.
+    assert offsets.commit_contiguous_offsets() is None
+    assert offsets.span == 100_000
+    assert len(offsets._bits) <= 100_000 // 8 + 1
+    offsets.finish(0)
+    assert offsets.commit_contiguous_offsets() == 100_000
+    assert len(offsets._bits) <= 1
+
+
+def test_finished_offsets_are_known_until_committed_past() -> None:
+    offsets = PartitionOffsets()
+    for o in range(20):
+        offsets.track(o)
+    offsets.finish(7)
+    assert offsets.is_finished(7)
+    assert not offsets.is_finished(0)
+    for o in range(7):
+        offsets.finish(o)
+    assert offsets.is_finished(3)
+    assert offsets.commit_contiguous_offsets() == 8
+
+
+def test_finishing_an_offset_not_yet_read_is_a_bug() -> None:
+    offsets = PartitionOffsets()
+    offsets.track(0)
+    with pytest.raises(ValueError, match="before it was read"):
+        offsets.finish(1)

@@ -19,6 +19,9 @@ class ProcessorSettings(LanesSettings):
     processor_ordering: Literal["key", "partition"] = "key"
     processor_max_in_flight: int = Field(default=256, ge=1)
     processor_max_buffered: int = Field(default=5_000, ge=1)
+    """Records one replica holds in memory, over all its partitions."""
+    processor_max_buffered_per_partition: int = Field(default=1_000, ge=1)
+    processor_max_buffered_per_user: int = Field(default=100, ge=2)
     processor_max_attempts: int = Field(default=5, ge=1)
     processor_retry_base_seconds: float = Field(default=0.2, gt=0)
     processor_retry_max_seconds: float = Field(default=10.0, gt=0)

@@ -13,6 +13,7 @@ from lanes_common.logs import configure_logging
 from lanes_common.mongo import create_mongo_client
 from lanes_common.telemetry.tracing import configure_tracing
 from lanes_processor.config import ProcessorSettings
+from lanes_processor.consumer.backpressure import HeldBounds
 from lanes_processor.consumer.engine import ProcessorEngine, consumer_config
 from lanes_processor.consumer.retry import Backoff
 from lanes_processor.consumer.runner import RequestRunner, RetryPolicy
@@ -61,7 +62,11 @@ async def serve(settings: ProcessorSettings) -> None:
         settings.requests_topic,
         traced_record_runner(runner.run),
         by_key=settings.processor_ordering == "key",
-        max_buffered=settings.processor_max_buffered,
+        bounds=HeldBounds(
+            per_user=settings.processor_max_buffered_per_user,
+            per_partition=settings.processor_max_buffered_per_partition,
+            total=settings.processor_max_buffered,
+        ),
         commit_interval=settings.processor_commit_interval_seconds,
         drain_timeout=settings.processor_drain_timeout_seconds,
     )

@@ -27,7 +27,13 @@ END_TO_END_SECONDS = Histogram(
     buckets=LATENCY_BUCKETS,
 )
 IN_FLIGHT = Gauge("lanes_processor_in_flight", "Requests being handled now.")
-BUFFERED = Gauge("lanes_processor_buffered", "Records received and not yet finished.")
+BUFFERED = Gauge("lanes_processor_buffered", "Records held in memory and not yet finished.")
+SPILLED_USERS = Gauge(
+    "lanes_processor_spilled_users", "Users with records beyond their bound, left in Kafka."
+)
+BACKFILL_READ = Counter(
+    "lanes_processor_backfill_read_total", "Records read again from Kafka for spilled users."
+)
 PAUSED_PARTITIONS = Gauge("lanes_processor_paused_partitions", "Partitions paused by backpressure.")
 ASSIGNED_PARTITIONS = Gauge("lanes_processor_assigned_partitions", "Partitions this replica owns.")
 COMMITS = Counter("lanes_processor_commits_total", "Offset commits.", ["result"])

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from confluent_kafka import Message
+
 from lanes_common.messages import KafkaHeaders
 
 
@@ -17,3 +19,17 @@ class ConsumedRecord:
     key: bytes | None
     value: bytes | None
     headers: KafkaHeaders
+
+
+def from_message(message: Message) -> ConsumedRecord:
+    """The record a librdkafka message carries (the message must not be an error)."""
+    raw_headers = message.headers() or []
+    headers = list(raw_headers.items() if isinstance(raw_headers, dict) else raw_headers)
+    return ConsumedRecord(
+        topic=message.topic() or "",
+        partition=message.partition() or 0,
+        offset=message.offset() or 0,
+        key=message.key(),
+        value=message.value(),
+        headers=headers,
+    )

@@ -22,8 +22,10 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Topic
 
 from lanes_common.errors import LanesError
 from lanes_processor import metrics
+from lanes_processor.consumer.backfill import kafka_sources
+from lanes_processor.consumer.backpressure import HeldBounds, PartitionLoad, decide_pauses
 from lanes_processor.consumer.lanes import PartitionLanes, RunRecord
-from lanes_processor.records import ConsumedRecord
+from lanes_processor.records import from_message
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +41,8 @@ POLL_BATCH = 500
 POLL_TIMEOUT_SECONDS = 0.1
 LAG_INTERVAL_SECONDS = 5.0
 LAG_QUERY_TIMEOUT_SECONDS = 2.0
+PREFETCH_KBYTES = 4096
+"""librdkafka's fetch queue per consumer (its default, 64 MiB, would dwarf the held records)."""
 
 
 def consumer_config(
@@ -57,25 +61,13 @@ def consumer_config(
         "enable.auto.offset.store": False,
         "auto.offset.reset": "earliest",
         "group.protocol": group_protocol,
+        "queued.max.messages.kbytes": PREFETCH_KBYTES,
     }
     if group_protocol == "classic":
         config["partition.assignment.strategy"] = "cooperative-sticky"
         config["session.timeout.ms"] = 10_000
         config["heartbeat.interval.ms"] = 1_000
     return config
-
-
-def _record(message: Message) -> ConsumedRecord:
-    raw_headers = message.headers() or []
-    headers = list(raw_headers.items() if isinstance(raw_headers, dict) else raw_headers)
-    return ConsumedRecord(
-        topic=message.topic() or "",
-        partition=message.partition() or 0,
-        offset=message.offset() or 0,
-        key=message.key(),
-        value=message.value(),
-        headers=headers,
-    )
 
 
 class ProcessorEngine:
@@ -88,7 +80,7 @@ class ProcessorEngine:
         run_record: RunRecord,
         *,
         by_key: bool = True,
-        max_buffered: int = 5_000,
+        bounds: HeldBounds | None = None,
         commit_interval: float = 1.0,
         drain_timeout: float = 20.0,
         lag_interval: float = LAG_INTERVAL_SECONDS,
@@ -97,13 +89,17 @@ class ProcessorEngine:
         self._topic = topic
         self._run_record = run_record
         self._by_key = by_key
-        self._max_buffered = max_buffered
+        self._bounds = bounds or HeldBounds(per_user=100, per_partition=1_000, total=5_000)
         self._commit_interval = commit_interval
         self._drain_timeout = drain_timeout
         self._lag_interval = lag_interval
         self._partitions: dict[PartitionId, PartitionLanes] = {}
         self._paused: set[PartitionId] = set()
         self._kafka_thread = ThreadPoolExecutor(1, thread_name_prefix="kafka-consumer")
+        # Spilled records are read again on a thread of their own: a slow re-read
+        # never delays the group consumer's polls (and so its heartbeats).
+        self._backfill_thread = ThreadPoolExecutor(1, thread_name_prefix="kafka-backfill")
+        self._open_source = kafka_sources(consumer_settings, self._backfill_thread)
         self._consumer: Consumer | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.assigned = asyncio.Event()
@@ -167,28 +163,31 @@ class ProcessorEngine:
         if lanes is None:
             # Fetched before a revocation we already handled; its next owner reads it.
             return
-        lanes.add(_record(message))
+        lanes.add(from_message(message))
 
     @property
-    def buffered(self) -> int:
-        """Records received and not yet finished, over all partitions."""
-        return sum(lanes.buffered for lanes in self._partitions.values())
+    def held(self) -> int:
+        """Records in memory and not yet finished, over all partitions."""
+        return sum(lanes.held for lanes in self._partitions.values())
 
     async def _apply_backpressure(self) -> None:
-        """Pause every partition while too much is buffered; resume below half the bound."""
+        """Pause each partition at its own bound; resume it once drained to half of it."""
         assert self._consumer is not None
-        buffered = self.buffered
-        metrics.BUFFERED.set(buffered)
-        if buffered >= self._max_buffered:
-            to_pause = set(self._partitions) - self._paused
-            if to_pause:
-                await self._call(self._consumer.pause, [TopicPartition(t, p) for t, p in to_pause])
-                self._paused |= to_pause
-        elif self._paused and buffered <= self._max_buffered // 2:
-            resume = [TopicPartition(t, p) for t, p in self._paused if (t, p) in self._partitions]
-            if resume:
-                await self._call(self._consumer.resume, resume)
-            self._paused.clear()
+        bound = self._bounds.partition_bound(len(self._partitions))
+        loads = {}
+        for partition_id, lanes in self._partitions.items():
+            lanes.bound = bound
+            loads[partition_id] = PartitionLoad(lanes.held, lanes.offsets.span)
+        decision = decide_pauses(loads, self._paused, self._bounds)
+        if decision.pause:
+            pause = [TopicPartition(t, p) for t, p in decision.pause]
+            await self._call(self._consumer.pause, pause)
+            self._paused |= decision.pause
+        if decision.resume:
+            resume = [TopicPartition(t, p) for t, p in decision.resume]
+            await self._call(self._consumer.resume, resume)
+            self._paused -= decision.resume
+        metrics.BUFFERED.set(sum(load.held for load in loads.values()))
         metrics.PAUSED_PARTITIONS.set(len(self._paused))
 
     def _committable(self, ids: list[PartitionId] | None = None) -> list[TopicPartition]:
@@ -278,7 +277,13 @@ class ProcessorEngine:
         async def assign() -> None:
             for tp in partitions:
                 self._partitions[(tp.topic, tp.partition)] = PartitionLanes(
-                    tp.topic, tp.partition, self._run_record, self._by_key
+                    tp.topic,
+                    tp.partition,
+                    self._run_record,
+                    self._by_key,
+                    per_user=self._bounds.per_user,
+                    bound=self._bounds.partition_bound(len(self._partitions) + len(partitions)),
+                    open_source=self._open_source,
                 )
             metrics.ASSIGNED_PARTITIONS.set(len(self._partitions))
             self.assigned.set()
@@ -310,7 +315,7 @@ class ProcessorEngine:
             for i in ids:
                 lanes = self._partitions.get(i)
                 if lanes is not None:
-                    lanes.abandon()
+                    await lanes.abandon()
             await self._forget(ids)
 
         self._on_loop(abandon, timeout=10)
@@ -339,4 +344,5 @@ class ProcessorEngine:
         await self._forget(ids)
         await self._call(self._consumer.close)
         self._kafka_thread.shutdown(wait=True)
+        self._backfill_thread.shutdown(wait=True)
         logger.info("consumer closed")

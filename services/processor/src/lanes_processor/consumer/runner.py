@@ -18,6 +18,7 @@ from lanes_common.messages import MessageDecodeError, RequestMessage, utc_now
 from lanes_common.states import RequestState
 from lanes_processor import metrics
 from lanes_processor.consumer.retry import Backoff
+from lanes_processor.consumer.turns import FairTurns
 from lanes_processor.dead_letters import DeadLetterPublisher
 from lanes_processor.handlers import Handler, HandlerRequest, PermanentError
 from lanes_processor.records import ConsumedRecord
@@ -46,9 +47,10 @@ def _error(code: str, message: str) -> dict[str, str]:
 class RequestRunner:
     """Takes a consumed record through its attempts to a terminal, recorded state.
 
-    At most ``max_in_flight`` attempts run at once, over all partitions. A
-    request waiting out its retry backoff holds no slot: retrying in place
-    costs only its own user's queue, never other users' throughput.
+    At most ``max_in_flight`` attempts run at once, over all partitions, and
+    users with a request ready take turns at the slots (`FairTurns`). A
+    request waiting out its retry backoff holds no slot and is not in the
+    rotation: retrying in place costs only its own user's queue.
     """
 
     def __init__(
@@ -63,7 +65,7 @@ class RequestRunner:
         self._store = store
         self._dead_letters = dead_letters
         self._policy = policy
-        self._slots = asyncio.Semaphore(max_in_flight)
+        self._turns = FairTurns(max_in_flight)
 
     async def run(self, record: ConsumedRecord) -> None:
         """Handle ``record`` until its outcome is durable; cancellation leaves it unfinished."""
@@ -79,8 +81,9 @@ class RequestRunner:
             return
         metrics.CONSUMED.labels(self._type_label(message)).inc()
         attempt = 1
+        user = (record.topic, record.partition, record.key)
         while True:
-            async with self._slots:
+            async with self._turns.turn(user):
                 with metrics.IN_FLIGHT.track_inprogress():
                     retry_in = await self._run_attempt(record, message, attempt)
             if retry_in is None:
