@@ -1,4 +1,4 @@
-"""``make bench``: accept rate, drain rate, scaling, head-of-line and memory, in one run.
+"""``make bench``: accept, drain, scaling, head-of-line, noisy neighbour and memory, in one run.
 
     make bench                         # or: uv run python -m bench [--quick]
 
@@ -31,12 +31,12 @@ from lanes_devstack.process import free_port
 logger = logging.getLogger("bench")
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-PHASES = ("store", "accept", "drain", "scaling", "head_of_line")
+PHASES = ("store", "accept", "drain", "scaling", "head_of_line", "noisy_neighbour")
 
 
 async def run_all(settings: Settings, phases: Sequence[str]) -> Path:
     """Start the servers, run the phases, write and print the results."""
-    from bench import accept, drain, head_of_line, report, scaling, store_bound
+    from bench import accept, drain, head_of_line, noisy_neighbour, report, scaling, store_bound
 
     started = datetime.now(UTC)
     out_dir = RESULTS_DIR / started.strftime("%Y%m%dT%H%M%SZ")
@@ -69,6 +69,10 @@ async def run_all(settings: Settings, phases: Sequence[str]) -> Path:
                 results["scaling"] = await scaling.run_scaling(infra, settings, log_dir, rss)
             if "head_of_line" in phases:
                 results["head_of_line"] = await head_of_line.run_head_of_line(
+                    infra, settings, log_dir, rss
+                )
+            if "noisy_neighbour" in phases:
+                results["noisy_neighbour"] = await noisy_neighbour.run_noisy_neighbour(
                     infra, settings, log_dir, rss
                 )
             rss.sample()

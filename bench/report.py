@@ -11,6 +11,8 @@ import matplotlib
 matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt
 
+from bench import noisy_neighbour
+
 TARGETS = {
     "accept": 0.60,
     "drain": 0.50,
@@ -265,6 +267,9 @@ def write_report(results: dict[str, Any], out_dir: Path) -> str:
             "ms",
             out_dir / "head_of_line.png",
         )
+    if "noisy_neighbour" in results:
+        lines += noisy_neighbour.table(results["noisy_neighbour"])
+        noisy_neighbour.plot(results["noisy_neighbour"], out_dir / "noisy_neighbour.png")
     lines += rss_table(results.get("peak_rss_mib", {}))
     markdown = "\n".join(lines)
     (out_dir / "results.md").write_text(markdown)

@@ -251,6 +251,16 @@ class RequestProducer:
         _check_offsets_follow_production_order(produced)
         return produced
 
+    async def produce_in_batches(
+        self, messages: Sequence[RequestMessage], batch: int = 2_000
+    ) -> list[Produced]:
+        """`produce`, a batch at a time: a large burst without a future per record at once."""
+        produced: list[Produced] = []
+        for start in range(0, len(messages), batch):
+            produced += await self.produce(messages[start : start + batch])
+        _check_offsets_follow_production_order(produced)
+        return produced
+
     async def produce_raw(self, value: bytes, key: bytes) -> None:
         """Produce bytes that are not a request message (what a foreign producer might send)."""
         await self._producer.produce(self._topic, value, key)
@@ -307,6 +317,33 @@ class StatusReader:
     async def all(self) -> dict[str, MongoDocument]:
         """Every status document of the proof, by request id (one query: one scan)."""
         return {doc["_id"]: doc async for doc in self._collection.find({}, STATUS_FIELDS)}
+
+    async def some(self, ids: Iterable[str]) -> dict[str, MongoDocument]:
+        """The status documents of ``ids`` (one ``$in`` query on ``_id``)."""
+        query = {"_id": {"$in": list(ids)}}
+        return {doc["_id"]: doc async for doc in self._collection.find(query, STATUS_FIELDS)}
+
+    async def count(self, query: MongoDocument) -> int:
+        """How many status documents match ``query``."""
+        return await self._collection.count_documents(query)
+
+    async def wait_count(
+        self, query: MongoDocument, count: int, within: float, stalled_after: float = 120.0
+    ) -> None:
+        """Poll until ``count`` documents match ``query``; fail at the deadline or on a stall."""
+        progress = {"seen": -1, "at": time.monotonic()}
+
+        async def reached() -> bool:
+            seen = await self.count(query)
+            if seen != progress["seen"]:
+                progress["seen"], progress["at"] = seen, time.monotonic()
+            elif time.monotonic() - progress["at"] > stalled_after:
+                raise ConditionTimeoutError(
+                    f"{seen} of {count} match {query}; none more for {stalled_after:.0f}s"
+                )
+            return seen >= count
+
+        await eventually(reached, within, f"{count} documents match {query}", interval=POLL_SECONDS)
 
     async def one(self, request_id: str) -> MongoDocument | None:
         """One status document (an ``_id`` lookup, cheap on FerretDB)."""
@@ -524,6 +561,26 @@ async def replica_metric(
         if series == name and all(label in label_text for label in wanted):
             total += float(value)
     return total
+
+
+@dataclass(frozen=True)
+class Memory:
+    """A process's resident memory now and at its peak (``VmRSS``, ``VmHWM``), in KiB."""
+
+    resident_kib: int
+    peak_kib: int
+
+
+def process_memory(replica: RunningService) -> Memory:
+    """Read a replica's resident set from ``/proc`` (the kernel keeps the peak: ``VmHWM``)."""
+    pid = replica.process.pid
+    assert pid is not None and replica.process.is_running(), f"{replica.name} is not running"
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        name, _, value = line.partition(":")
+        if name in ("VmRSS", "VmHWM"):
+            fields[name] = int(value.split()[0])
+    return Memory(fields["VmRSS"], fields["VmHWM"])
 
 
 def require_no_listener(port: int, what: str, setting: str) -> None:

@@ -1,0 +1,270 @@
+"""Noisy neighbour: light users' latency behind a heavy user's backlog, and the replica's memory.
+
+One partition, one processor replica per run (a fresh process, so peaks
+compare). Each run first serves the light users once (a warm-up, which also
+gives the replica's peak RSS with no backlog), then a heavy user's backlog
+of ``echo`` requests is produced straight to Kafka, and then the light
+users' requests behind it. Reported: the light users' end-to-end latency
+(``finished_at - enqueued_at`` from the status documents) at p50/p95/p99,
+how much of the heavy backlog was done when the last light request
+finished, and the replica's peak RSS (``VmHWM``). The run stops once the
+light users are done; the rest of the backlog is left unread.
+
+Runs: ``key`` and ``partition`` ordering with no backlog and with 20,000;
+``key`` with 100,000 for memory. Targets: light p99 with the 20,000 backlog
+at most 1.5x without, in ``key`` ordering; peak RSS with 100,000 at most
+1.3x with none.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no display
+import matplotlib.pyplot as plt
+
+from bench.harness import Settings
+from bench.processor import percentile
+from bench.rss import PeakRss
+from lanes_common.documents import REQUESTS_COLLECTION
+from lanes_common.kafka import AsyncProducer, producer_config
+from lanes_common.messages import RequestMessage, new_request_id, utc_now
+from lanes_common.mongo import MongoDocument, create_mongo_client
+from lanes_common.states import TERMINAL_RANK
+from lanes_devstack.infra import LocalInfra
+from lanes_devstack.process import free_port
+from lanes_devstack.services import RunningService, start_service
+from lanes_devstack.waiting import eventually
+
+logger = logging.getLogger("bench.noisy_neighbour")
+
+HEAVY_USER = "heavy-user"
+PRODUCE_BATCH = 5_000
+P99_TARGET = 1.5
+RSS_TARGET = 1.3
+
+
+@dataclass(frozen=True)
+class NoisyRun:
+    """One run's figures."""
+
+    ordering: str
+    backlog: int
+    light_requests: int
+    light_p50_ms: float
+    light_p95_ms: float
+    light_p99_ms: float
+    light_max_ms: float
+    heavy_done_when_lights_done: int
+    peak_rss_mib: float
+    warm_peak_rss_mib: float
+    """Peak RSS after the warm-up (the light users once, no backlog)."""
+
+
+def _echo(user: str, payload: dict[str, int]) -> RequestMessage:
+    return RequestMessage(
+        id=new_request_id(), user_id=user, type="echo", payload=payload, enqueued_at=utc_now()
+    )
+
+
+def _peak_mib(replica: RunningService) -> float:
+    pid = replica.process.pid
+    assert pid is not None
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    raise RuntimeError("no VmHWM in /proc status")
+
+
+class NoisyRunner:
+    """One replica on its own topic and database, and the producer and reader around it."""
+
+    def __init__(self, infra: LocalInfra, ordering: str, log_dir: Path) -> None:
+        self.infra = infra
+        self.ordering = ordering
+        self.log_dir = log_dir
+        self.base = f"bench-noisy-{ordering}-{uuid.uuid4().hex[:8]}"
+        self.topic = f"{self.base}.requests"
+
+    async def run(self, backlog: int, light_users: int, light_per_user: int) -> NoisyRun:
+        """Warm up, produce the backlog and the light requests; measure the light ones."""
+        self.infra.create_topics([self.topic, f"{self.base}.requests.dlq"], 1)
+        port = free_port()
+        env = {
+            "LANES_KAFKA_BOOTSTRAP_SERVERS": self.infra.kafka_bootstrap_servers,
+            "LANES_MONGO_URI": self.infra.mongo_uri,
+            "LANES_MONGO_DATABASE": self.base,
+            "LANES_REQUESTS_TOPIC": self.topic,
+            "LANES_DEAD_LETTER_TOPIC": f"{self.base}.requests.dlq",
+            "LANES_PROCESSOR_GROUP_ID": f"{self.base}-processor",
+            "LANES_PROCESSOR_HOST": "127.0.0.1",
+            "LANES_PROCESSOR_PORT": str(port),
+            "LANES_PROCESSOR_ORDERING": self.ordering,
+        }
+        name = f"processor-noisy-{self.ordering}-{backlog}"
+        replica = await asyncio.to_thread(start_service, "processor", port, env, self.log_dir, name)
+        mongo = create_mongo_client(self.infra.mongo_uri)
+        self._collection = mongo[self.base][REQUESTS_COLLECTION]
+        self._producer = AsyncProducer(
+            producer_config(self.infra.kafka_bootstrap_servers, "lanes-bench")
+        )
+        try:
+            warm = [_echo(f"light-{u:03d}", {"warm": 1}) for u in range(light_users)]
+            await self._produce(warm)
+            await self._wait_terminal(warm)
+            warm_peak = _peak_mib(replica)
+            heavy = [_echo(HEAVY_USER, {"n": n}) for n in range(backlog)]
+            for start in range(0, backlog, PRODUCE_BATCH):
+                await self._produce(heavy[start : start + PRODUCE_BATCH])
+            del heavy
+            lights = [
+                _echo(f"light-{u:03d}", {"n": n})
+                for n in range(light_per_user)
+                for u in range(light_users)
+            ]
+            await self._produce(lights)
+            logger.info(
+                "noisy %s: %d backlog and %d light requests enqueued",
+                self.ordering,
+                backlog,
+                len(lights),
+            )
+            docs = await self._wait_terminal(lights)
+            peak = _peak_mib(replica)
+            latencies = [
+                (docs[m.id]["finished_at"] - m.enqueued_at).total_seconds() * 1000 for m in lights
+            ]
+            last = max(docs[m.id]["finished_at"] for m in lights)
+            heavy_done = await self._collection.count_documents(
+                {"user_id": HEAVY_USER, "finished_at": {"$lte": last}}
+            )
+            return NoisyRun(
+                ordering=self.ordering,
+                backlog=backlog,
+                light_requests=len(lights),
+                light_p50_ms=round(percentile(latencies, 50), 1),
+                light_p95_ms=round(percentile(latencies, 95), 1),
+                light_p99_ms=round(percentile(latencies, 99), 1),
+                light_max_ms=round(max(latencies), 1),
+                heavy_done_when_lights_done=heavy_done,
+                peak_rss_mib=peak,
+                warm_peak_rss_mib=warm_peak,
+            )
+        finally:
+            await self._producer.close()
+            await mongo.close()
+            await asyncio.to_thread(replica.stop)
+
+    async def _produce(self, messages: list[RequestMessage]) -> None:
+        await asyncio.gather(
+            *(
+                self._producer.produce(self.topic, m.encode(), m.key(), m.headers())
+                for m in messages
+            )
+        )
+
+    async def _wait_terminal(self, messages: list[RequestMessage]) -> dict[str, MongoDocument]:
+        ids = [m.id for m in messages]
+        fields = {"state_rank": 1, "state": 1, "finished_at": 1}
+
+        async def all_terminal() -> dict[str, MongoDocument] | None:
+            docs = {d["_id"]: d async for d in self._collection.find({"_id": {"$in": ids}}, fields)}
+            done = sum(1 for d in docs.values() if d["state_rank"] == TERMINAL_RANK)
+            return docs if done == len(ids) else None
+
+        docs = await eventually(all_terminal, 1800, f"{len(ids)} light requests done", 0.5)
+        assert docs is not None  # eventually returns only a truthy value
+        failed = [i for i in ids if docs[i]["state"] != "succeeded"]
+        if failed:
+            raise RuntimeError(f"{len(failed)} light requests did not succeed")
+        return docs
+
+
+async def run_noisy_neighbour(
+    infra: LocalInfra, settings: Settings, log_dir: Path, rss: PeakRss
+) -> dict[str, Any]:
+    """Every run of the phase, and the two target ratios."""
+    heavy = 2_000 if settings.quick else 20_000
+    big = 10_000 if settings.quick else 100_000
+    light_users, light_per_user = 100, 2
+    plan = [("key", 0), ("key", heavy), ("partition", 0), ("partition", heavy), ("key", big)]
+    runs: list[NoisyRun] = []
+    for ordering, backlog in plan:
+        rss.phase = f"noisy {ordering} {backlog}"
+        result = await NoisyRunner(infra, ordering, log_dir).run(
+            backlog, light_users, light_per_user
+        )
+        logger.info("noisy neighbour: %s", result)
+        runs.append(result)
+    by = {(r.ordering, r.backlog): r for r in runs}
+    return {
+        "heavy": heavy,
+        "big_backlog": big,
+        "light_users": light_users,
+        "light_per_user": light_per_user,
+        "runs": [asdict(r) for r in runs],
+        "p99_ratio_key": round(by["key", heavy].light_p99_ms / by["key", 0].light_p99_ms, 2),
+        "p99_ratio_partition": round(
+            by["partition", heavy].light_p99_ms / by["partition", 0].light_p99_ms, 2
+        ),
+        "rss_ratio_big": round(by["key", big].peak_rss_mib / by["key", 0].peak_rss_mib, 2),
+    }
+
+
+def table(noisy: dict[str, Any]) -> list[str]:
+    """The phase as Markdown: one row per run, then the targets."""
+    lines = [
+        f"### Noisy neighbour ({noisy['light_users']} light users x {noisy['light_per_user']} "
+        f"`echo` behind one heavy user's backlog, 1 partition, one replica)",
+        "",
+        "| ordering | heavy backlog | light p50 (ms) | light p95 (ms) | light p99 (ms) "
+        "| heavy done when lights done | peak RSS (MiB) |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in noisy["runs"]:
+        lines.append(
+            f"| {r['ordering']} | {r['backlog']:,} | {r['light_p50_ms']:.0f} "
+            f"| {r['light_p95_ms']:.0f} | {r['light_p99_ms']:.0f} "
+            f"| {r['heavy_done_when_lights_done']:,} | {r['peak_rss_mib']:.0f} |"
+        )
+    key, part, rss = noisy["p99_ratio_key"], noisy["p99_ratio_partition"], noisy["rss_ratio_big"]
+    met = {True: "met", False: "**not met**"}
+    lines += [
+        "",
+        f"Light p99 with / without the {noisy['heavy']:,} backlog, key: **{key:.2f}x** "
+        f"(target ≤ {P99_TARGET}x: {met[key <= P99_TARGET]}); partition: **{part:.2f}x**",
+        "",
+        f"Peak RSS with a {noisy['big_backlog']:,} backlog / with none: **{rss:.2f}x** "
+        f"(target ≤ {RSS_TARGET}x: {met[rss <= RSS_TARGET]})",
+        "",
+    ]
+    return lines
+
+
+def plot(noisy: dict[str, Any], path: Path) -> None:
+    """Light users' p50/p99 per run (log scale: partition ordering is orders of magnitude off)."""
+    runs = noisy["runs"]
+    labels = [f"{r['ordering']}\n{r['backlog']:,}" for r in runs]
+    xs = range(len(runs))
+    fig, ax = plt.subplots(figsize=(6.4, 3.6), dpi=100)
+    ax.bar([x - 0.2 for x in xs], [r["light_p50_ms"] for r in runs], 0.4, label="p50")
+    ax.bar([x + 0.2 for x in xs], [r["light_p99_ms"] for r in runs], 0.4, label="p99")
+    for x, r in zip(xs, runs, strict=True):
+        ax.annotate(
+            f"{r['peak_rss_mib']:.0f} MiB", (x, r["light_p99_ms"]), ha="center", va="bottom"
+        )
+    ax.set_xticks(list(xs), labels)
+    ax.set_yscale("log")
+    ax.set_ylabel("light users' latency (ms)")
+    ax.set_title("Light users behind a heavy backlog (ordering / backlog; peak RSS)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)

@@ -1,0 +1,225 @@
+"""Proof 6: no user waits behind another user's backlog, and memory stays bounded.
+
+All on one partition and one replica (``key`` ordering, the default bounds):
+
+- a heavy user's 20,000 ``echo`` requests, produced straight to Kafka, then
+  100 light users' one request each: every light request finishes while the
+  heavy user has most of its backlog left; the replica's peak RSS stays
+  within `RSS_FACTOR` of its peak after the same light requests with no
+  backlog; then the replica is SIGKILLed mid-burst and a new one finishes
+  the run: nothing lost, the heavy user's order kept, nothing that was
+  already terminal run again;
+- the same memory bound with a 100,000-request backlog (read until the
+  light users, produced behind the whole backlog, are done);
+- one user's request failing with long backoffs under a steady stream from
+  50 other users: they keep finishing, the partition is never paused, and
+  the commit point stays below the stuck request.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lanes_common.messages import RequestMessage
+from lanes_common.mongo import MongoDocument
+from lanes_common.states import TERMINAL_RANK
+from lanes_devstack.infra_modes import IntegrationInfra
+from lanes_devstack.services import RunningService
+from lanes_devstack.waiting import eventually
+from tests.processor.proof_support import (
+    ProofNames,
+    RequestProducer,
+    StatusReader,
+    assert_one_at_a_time_in_offset_order,
+    committed_offsets,
+    process_memory,
+    processor_fleet,
+    replica_metric,
+    request,
+)
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+HEAVY_USER = "heavy-user"
+HEAVY = 20_000
+BIG_BACKLOG = 100_000
+LIGHT_USERS = 100
+RSS_FACTOR = 1.3
+"""Peak RSS with the backlog over peak RSS after the same light work without it."""
+MOST_LEFT = 0.9
+"""Share of the heavy backlog still unfinished when the last light request finished."""
+RUN_DEADLINE = 900
+
+
+def heavy_burst(count: int) -> list[RequestMessage]:
+    """One user's ``count`` echo requests, numbered in enqueue order."""
+    return [request(HEAVY_USER, "echo", {"n": n}) for n in range(count)]
+
+
+def light_requests(round_: int) -> list[RequestMessage]:
+    """One echo request from each light user."""
+    return [request(f"light-{u:03d}", "echo", {"round": round_}) for u in range(LIGHT_USERS)]
+
+
+async def run_lights(
+    producer: RequestProducer, reader: StatusReader, round_: int
+) -> dict[str, MongoDocument]:
+    """Produce one request per light user and wait until all succeeded; their documents."""
+    produced = await producer.produce(light_requests(round_))
+    return await wait_all_terminal(reader, [p.id for p in produced], RUN_DEADLINE)
+
+
+async def baseline_peak_kib(
+    replica: RunningService, producer: RequestProducer, reader: StatusReader
+) -> int:
+    """The replica's peak RSS after serving the light users once, with no backlog."""
+    await run_lights(producer, reader, round_=0)
+    return process_memory(replica).peak_kib
+
+
+@pytest.mark.timeout(RUN_DEADLINE * 2)
+async def test_light_users_pass_a_20k_backlog_in_bounded_memory_and_a_crash_loses_nothing(
+    infra: IntegrationInfra, unique_name: str, tmp_path: Path
+) -> None:
+    names = ProofNames.fresh(unique_name)
+    with processor_fleet(infra, names, tmp_path / "logs", partitions=1) as fleet:
+        replica = fleet.replicas[0]
+        async with (
+            StatusReader(infra.mongo_uri, names.database) as reader,
+            RequestProducer(infra.kafka_bootstrap_servers, names.topic) as producer,
+        ):
+            baseline = await baseline_peak_kib(replica, producer, reader)
+            heavy = await producer.produce_in_batches(heavy_burst(HEAVY))
+            lights = await run_lights(producer, reader, round_=1)
+            peak = process_memory(replica).peak_kib
+            last_light = max(d["finished_at"] for d in lights.values())
+            heavy_done_by_then = await reader.count(
+                {"user_id": HEAVY_USER, "finished_at": {"$lte": last_light}}
+            )
+
+            # Crash mid-burst: SIGKILL, then a new replica takes over from the commit point.
+            fleet.kill(replica)
+            terminal_at_kill = await reader.count({"state_rank": TERMINAL_RANK})
+            survivor = fleet.add()
+            total = HEAVY + 2 * LIGHT_USERS
+            await reader.wait_count({"state_rank": TERMINAL_RANK}, total, within=RUN_DEADLINE)
+            run_by_survivor = await replica_metric(
+                survivor, "lanes_processor_finished_total", {"state": "succeeded"}
+            )
+            docs = await reader.some(p.id for p in heavy)
+
+    # Every light request finished while the heavy user had most of its backlog left.
+    assert heavy_done_by_then <= (1 - MOST_LEFT) * HEAVY, (
+        f"the heavy user had finished {heavy_done_by_then} of {HEAVY} requests "
+        f"when the last light request finished"
+    )
+    assert peak <= RSS_FACTOR * baseline, (
+        f"peak RSS {peak / 1024:.0f} MiB with the backlog, {baseline / 1024:.0f} MiB without"
+    )
+    # The kill hit the burst in progress.
+    assert terminal_at_kill < total
+    # Nothing lost, each heavy request once, in enqueue order, across the crash.
+    assert len(docs) == HEAVY
+    assert {d["state"] for d in docs.values()} == {"succeeded"}
+    assert {d["attempts"] for d in docs.values()} == {1}
+    assert assert_one_at_a_time_in_offset_order(heavy, docs) == HEAVY - 1
+    # What was terminal before the kill was skipped, not run again to success.
+    assert run_by_survivor <= total - terminal_at_kill
+
+
+@pytest.mark.timeout(RUN_DEADLINE)
+async def test_memory_stays_bounded_with_a_100k_backlog(
+    infra: IntegrationInfra, unique_name: str, tmp_path: Path
+) -> None:
+    names = ProofNames.fresh(unique_name)
+    with processor_fleet(infra, names, tmp_path / "logs", partitions=1) as fleet:
+        replica = fleet.replicas[0]
+        async with (
+            StatusReader(infra.mongo_uri, names.database) as reader,
+            RequestProducer(infra.kafka_bootstrap_servers, names.topic) as producer,
+        ):
+            baseline = await baseline_peak_kib(replica, producer, reader)
+            await producer.produce_in_batches(heavy_burst(BIG_BACKLOG), batch=5_000)
+            # The light requests sit behind the whole backlog: once they are done, the
+            # replica has read all of it.
+            await run_lights(producer, reader, round_=1)
+            peak = process_memory(replica).peak_kib
+            heavy_done = await reader.count({"user_id": HEAVY_USER, "state_rank": TERMINAL_RANK})
+    assert heavy_done < BIG_BACKLOG // 10
+    assert peak <= RSS_FACTOR * baseline, (
+        f"peak RSS {peak / 1024:.0f} MiB with a {BIG_BACKLOG} backlog, "
+        f"{baseline / 1024:.0f} MiB without"
+    )
+
+
+STUCK_USER = "stuck-user"
+STREAM_USERS = 50
+WAVES = 6
+BOUND = 100
+"""Records the partition may hold: fewer than the stream sends behind the stuck request."""
+
+
+@pytest.mark.timeout(RUN_DEADLINE)
+async def test_a_request_in_long_backoff_does_not_pause_its_partition(
+    infra: IntegrationInfra, unique_name: str, tmp_path: Path
+) -> None:
+    names = ProofNames.fresh(unique_name)
+    env = {
+        "LANES_PROCESSOR_MAX_ATTEMPTS": "1000",
+        "LANES_PROCESSOR_RETRY_BASE_SECONDS": "30",
+        "LANES_PROCESSOR_RETRY_MAX_SECONDS": "30",
+        "LANES_PROCESSOR_MAX_BUFFERED": str(BOUND),
+        "LANES_PROCESSOR_MAX_BUFFERED_PER_PARTITION": str(BOUND),
+    }
+    with processor_fleet(infra, names, tmp_path / "logs", partitions=1, env=env) as fleet:
+        replica = fleet.replicas[0]
+        async with (
+            StatusReader(infra.mongo_uri, names.database) as reader,
+            RequestProducer(infra.kafka_bootstrap_servers, names.topic) as producer,
+        ):
+            stuck, behind = await producer.produce(
+                [request(STUCK_USER, "fail"), request(STUCK_USER, "echo")]
+            )
+            paused, finished_at = [], []
+            for wave in range(WAVES):
+                messages = [
+                    request(f"stream-{u:02d}", "echo", {"wave": wave}) for u in range(STREAM_USERS)
+                ]
+                produced = await producer.produce(messages)
+                docs = await wait_all_terminal(reader, [p.id for p in produced])
+                finished_at.append(max(d["finished_at"] for d in docs.values()))
+                paused.append(await replica_metric(replica, "lanes_processor_paused_partitions"))
+            stuck_doc = await reader.one(stuck.id)
+            behind_doc = await reader.one(behind.id)
+            commits = committed_offsets(infra.kafka_bootstrap_servers, names.group_id)
+
+    # The stream kept finishing, wave after wave, with the partition never paused ...
+    assert paused == [0.0] * WAVES
+    assert WAVES * STREAM_USERS > BOUND
+    # ... while the stuck request was retrying in place and its user's queue waited.
+    assert stuck_doc is not None and stuck_doc["state"] == "processing"
+    assert stuck_doc["attempts"] >= 1
+    assert stuck_doc["started_at"] < finished_at[0]
+    assert behind_doc is None or "started_at" not in behind_doc
+    # The commit point never passed the unfinished request.
+    assert commits.get((names.topic, stuck.partition), 0) <= stuck.offset
+
+
+async def wait_all_terminal(
+    reader: StatusReader, ids: list[str], within: float = 120
+) -> dict[str, MongoDocument]:
+    """Poll the given requests until all are terminal and succeeded; their documents."""
+
+    async def all_terminal() -> dict[str, MongoDocument] | None:
+        docs = await reader.some(ids)
+        done = len(docs) == len(ids) and all(
+            d["state_rank"] == TERMINAL_RANK for d in docs.values()
+        )
+        return docs if done else None
+
+    docs = await eventually(all_terminal, within, f"{len(ids)} requests terminal", interval=0.5)
+    assert docs is not None
+    assert {d["state"] for d in docs.values()} == {"succeeded"}
+    return docs
