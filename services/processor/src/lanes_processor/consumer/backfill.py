@@ -11,8 +11,10 @@ a lane the round carried up to the read position is caught up, and the
 partition's consumer feeds it directly again.
 
 The cost is reading other users' records in between again; a lane's records
-are usually close together (a burst), so a round reads little beyond what it
-hands over.
+are usually close together (a burst). The last batch a round read is kept
+(at most `READ_BATCH` records), so the next round, which usually starts
+inside it, goes on from there without a seek: each record is read again about
+once, not once per round.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-READ_BATCH = 500
+READ_BATCH = 200
 READ_TIMEOUT_SECONDS = 0.2
 ERROR_PAUSE_SECONDS = 1.0
 
@@ -119,6 +121,10 @@ class Refill:
         self._lanes = lanes
         self._open_source = open_source
         self._source: RecordSource | None = None
+        self._next_read = -1
+        """The offset the source returns next (-1: nowhere yet)."""
+        self._ahead: list[ConsumedRecord] = []
+        """The last batch read, kept for the next round (it usually starts inside it)."""
         self._task: asyncio.Task[None] | None = None
         self._woken = False
 
@@ -137,6 +143,10 @@ class Refill:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+        await self._close_source()
+
+    async def _close_source(self) -> None:
+        self._ahead, self._next_read = [], -1
         if self._source is not None:
             source, self._source = self._source, None
             await source.close()
@@ -153,25 +163,22 @@ class Refill:
                 except KafkaException as exc:
                     logger.warning("re-reading spilled records failed; retrying", exc_info=exc)
                     await asyncio.sleep(ERROR_PAUSE_SECONDS)
-            if not self._lanes.spilled and self._source is not None:
+            if not self._lanes.spilled:
                 # Nothing spilled: the reader's connections and threads go until needed.
-                source, self._source = self._source, None
-                await source.close()
+                await self._close_source()
             if not self._woken or self._lanes.revoked:
                 return
 
     async def round(self, start: int) -> None:
         """Read from ``start`` to the read position, handing records to spilled lanes."""
         lanes = self._lanes
-        if self._source is None:
-            self._source = self._open_source(lanes.topic, lanes.partition)
-        await self._source.seek(start)
+        records = await self._start_at(start)
         # Lanes spilled below the start are not visited: they must not take later records.
         blocked = {key for key, lane in lanes.spilled.items() if (lane.spilled_from or 0) < start}
         position = start
         while not lanes.revoked and position < (lanes.offsets.read_to or 0):
-            records = await self._source.read()
-            metrics.BACKFILL_READ.inc(len(records))
+            if not records:
+                records = await self._read()
             for record in records:
                 read_to = lanes.offsets.read_to or 0
                 if record.offset >= read_to:
@@ -187,6 +194,7 @@ class Refill:
                     blocked.add(lane.key)
                     continue
                 lanes.hand(lane, record)
+            self._ahead, records = records, []
             if not self._can_take(blocked):
                 break
         if lanes.revoked or position < (lanes.offsets.read_to or 0):
@@ -194,6 +202,26 @@ class Refill:
         for lane in list(lanes.spilled.values()):
             if lane.key not in blocked:
                 lanes.caught_up(lane)
+
+    async def _start_at(self, start: int) -> list[ConsumedRecord]:
+        """Records from ``start`` already read, if the last round read past it; else seek."""
+        if self._source is None:
+            self._source = self._open_source(self._lanes.topic, self._lanes.partition)
+        if self._ahead and self._ahead[0].offset <= start <= self._next_read:
+            return [r for r in self._ahead if r.offset >= start]
+        if start != self._next_read:
+            self._ahead = []
+            await self._source.seek(start)
+            self._next_read = start
+        return []
+
+    async def _read(self) -> list[ConsumedRecord]:
+        assert self._source is not None
+        records = await self._source.read()
+        if records:
+            self._next_read = records[-1].offset + 1
+        metrics.BACKFILL_READ.inc(len(records))
+        return records
 
     def _can_take(self, blocked: set[bytes]) -> bool:
         return any(
