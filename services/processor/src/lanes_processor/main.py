@@ -15,6 +15,7 @@ from lanes_common.telemetry.tracing import configure_tracing
 from lanes_processor.config import ProcessorSettings
 from lanes_processor.consumer.backpressure import HeldBounds
 from lanes_processor.consumer.engine import ProcessorEngine, consumer_config
+from lanes_processor.consumer.replayed import StatusFinishedLookup
 from lanes_processor.consumer.retry import Backoff
 from lanes_processor.consumer.runner import RequestRunner, RetryPolicy
 from lanes_processor.dead_letters import DeadLetterPublisher
@@ -30,8 +31,9 @@ async def serve(settings: ProcessorSettings) -> None:
     client_id = f"lanes-processor-{socket.gethostname()}"
     mongo = create_mongo_client(settings.mongo_uri)
     producer = AsyncProducer(producer_config(settings.kafka_bootstrap_servers, client_id))
+    statuses = mongo[settings.mongo_database][REQUESTS_COLLECTION]
     store = TracedStatusStore(
-        mongo[settings.mongo_database][REQUESTS_COLLECTION],
+        statuses,
         batch_size=settings.processor_store_batch_size,
     )
     handlers = traced_handlers(load_handlers())
@@ -69,6 +71,7 @@ async def serve(settings: ProcessorSettings) -> None:
         ),
         commit_interval=settings.processor_commit_interval_seconds,
         drain_timeout=settings.processor_drain_timeout_seconds,
+        finished_lookup=StatusFinishedLookup(statuses),
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -31,6 +31,10 @@ BUFFERED = Gauge("lanes_processor_buffered", "Records held in memory and not yet
 SPILLED_USERS = Gauge(
     "lanes_processor_spilled_users", "Users with records beyond their bound, left in Kafka."
 )
+REPLAY_SKIPPED = Counter(
+    "lanes_processor_replay_skipped_total",
+    "Records read again after a restart or rebalance, found terminal in one batch lookup.",
+)
 BACKFILL_READ = Counter(
     "lanes_processor_backfill_read_total", "Records read again from Kafka for spilled users."
 )

@@ -25,6 +25,7 @@ from lanes_processor import metrics
 from lanes_processor.consumer.backfill import kafka_sources
 from lanes_processor.consumer.backpressure import HeldBounds, PartitionLoad, decide_pauses
 from lanes_processor.consumer.lanes import PartitionLanes, RunRecord
+from lanes_processor.consumer.replayed import FinishedLookup
 from lanes_processor.records import from_message
 
 logger = logging.getLogger(__name__)
@@ -81,6 +82,7 @@ class ProcessorEngine:
         *,
         by_key: bool = True,
         bounds: HeldBounds | None = None,
+        finished_lookup: FinishedLookup | None = None,
         commit_interval: float = 1.0,
         drain_timeout: float = 20.0,
         lag_interval: float = LAG_INTERVAL_SECONDS,
@@ -100,6 +102,7 @@ class ProcessorEngine:
         # never delays the group consumer's polls (and so its heartbeats).
         self._backfill_thread = ThreadPoolExecutor(1, thread_name_prefix="kafka-backfill")
         self._open_source = kafka_sources(consumer_settings, self._backfill_thread)
+        self._finished_lookup = finished_lookup
         self._consumer: Consumer | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.assigned = asyncio.Event()
@@ -270,9 +273,24 @@ class ProcessorEngine:
 
     # Rebalance callbacks: called by librdkafka on the Kafka thread, inside consume/close.
 
-    def _on_assign(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+    def _replay_until(self, consumer: Consumer, tp: TopicPartition) -> int:
+        """On the Kafka thread: the partition's end now; records below it may be finished."""
+        try:
+            _, high = consumer.get_watermark_offsets(
+                TopicPartition(tp.topic, tp.partition), timeout=LAG_QUERY_TIMEOUT_SECONDS
+            )
+        except KafkaException as exc:
+            # Only an optimisation: each record's first status write checks again.
+            logger.warning("reading the partition end failed", extra={"error": str(exc)})
+            return -1
+        return int(high)
+
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         metrics.REBALANCES.labels("assign").inc()
         logger.info("partitions assigned", extra={"partitions": [p.partition for p in partitions]})
+        replay_until = {
+            (tp.topic, tp.partition): self._replay_until(consumer, tp) for tp in partitions
+        }
 
         async def assign() -> None:
             for tp in partitions:
@@ -284,6 +302,8 @@ class ProcessorEngine:
                     per_user=self._bounds.per_user,
                     bound=self._bounds.partition_bound(len(self._partitions) + len(partitions)),
                     open_source=self._open_source,
+                    finished_lookup=self._finished_lookup,
+                    replay_until=replay_until[(tp.topic, tp.partition)],
                 )
             metrics.ASSIGNED_PARTITIONS.set(len(self._partitions))
             self.assigned.set()

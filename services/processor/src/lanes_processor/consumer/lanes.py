@@ -22,9 +22,12 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from pymongo.errors import PyMongoError
+
 from lanes_processor import metrics
 from lanes_processor.consumer.backfill import Refill, SourceFactory
 from lanes_processor.consumer.offsets import PartitionOffsets
+from lanes_processor.consumer.replayed import FinishedLookup, finished_offsets
 from lanes_processor.records import ConsumedRecord
 
 RunRecord = Callable[[ConsumedRecord], Awaitable[None]]
@@ -44,6 +47,10 @@ class UserLane:
     spilled_from: int | None = None
     """The offset of this key's first record that is neither held nor finished."""
     running: bool = False
+    checked_to: int = -1
+    """Held records up to this offset were looked up (replay zone only)."""
+    finished: set[int] = field(default_factory=set)
+    """Offsets of held records found already terminal: finished without running."""
 
 
 class PartitionLanes:
@@ -59,11 +66,15 @@ class PartitionLanes:
         per_user: int = sys.maxsize,
         bound: int = sys.maxsize,
         open_source: SourceFactory | None = None,
+        finished_lookup: FinishedLookup | None = None,
+        replay_until: int = -1,
     ) -> None:
         """``per_user``: records one key may hold (``key`` ordering); ``bound``: the partition's.
 
         ``open_source`` opens a reader of this partition for spilled records;
         without one, lanes never spill (they hold up to the partition bound).
+        Records below ``replay_until`` (the partition's end when it was
+        assigned) are looked up in ``finished_lookup`` before they run.
         """
         self.topic = topic
         self.partition = partition
@@ -78,6 +89,8 @@ class PartitionLanes:
         self._held = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self._refill = Refill(self, open_source) if open_source is not None else None
+        self._finished_lookup = finished_lookup
+        self._replay_until = replay_until
 
     @property
     def held(self) -> int:
@@ -157,8 +170,14 @@ class PartitionLanes:
         try:
             while lane.held and not self.revoked:
                 record = lane.held[0]
+                if lane.checked_to < record.offset < self._replay_until:
+                    await self._look_up_replayed(lane)
                 try:
-                    await self._run_record(record)
+                    if record.offset in lane.finished:
+                        lane.finished.discard(record.offset)
+                        metrics.REPLAY_SKIPPED.inc()
+                    else:
+                        await self._run_record(record)
                 except Exception:
                     # A bug, not a handler failure (those are the runner's): never
                     # skip the record; log loudly and try it again.
@@ -178,6 +197,18 @@ class PartitionLanes:
             # this key that arrives later starts the lane again, never a lost one.
             lane.running = False
             self._forget_if_idle(lane)
+
+    async def _look_up_replayed(self, lane: UserLane) -> None:
+        """One lookup for every held record of ``lane`` in the replay zone."""
+        candidates = [r for r in lane.held if lane.checked_to < r.offset < self._replay_until]
+        lane.checked_to = candidates[-1].offset
+        if self._finished_lookup is None:
+            return
+        try:
+            lane.finished |= await finished_offsets(self._finished_lookup, candidates)
+        except PyMongoError as exc:
+            # Not needed for correctness: each record's first status write checks again.
+            logger.warning("looking up replayed records failed", extra={"error": str(exc)})
 
     def _forget_if_idle(self, lane: UserLane) -> None:
         if (
