@@ -34,15 +34,16 @@ class Settings:
     scaling_replicas: tuple[int, ...]
     scaling_repetitions: int
     head_of_line_repetitions: int
+    noisy_repetitions: int
 
     @classmethod
     def create(cls, quick: bool) -> Settings:
         """The full run, or the quick one."""
         if quick:
-            return cls(True, 1, 3, 16, 8, 300, 4, 100, 300, 20, (1, 2, 4), 1, 1)
+            return cls(True, 1, 3, 16, 8, 300, 4, 100, 300, 20, (1, 2, 4), 1, 1, 1)
         # Sized so the whole run takes about a quarter of an hour on a busy 2-core box,
         # where FerretDB drains a few dozen requests per second.
-        return cls(False, 3, 10, 16, 8, 1000, 4, 200, 600, 20, (1, 2, 4), 2, 2)
+        return cls(False, 3, 10, 16, 8, 1000, 4, 200, 600, 20, (1, 2, 4), 2, 2, 2)
 
 
 def median(values: Sequence[float]) -> float:
