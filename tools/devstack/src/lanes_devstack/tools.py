@@ -11,6 +11,7 @@ dpkg by `lanes_devstack.debian`.)
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -139,8 +140,10 @@ def make_times_file() -> Path:
 
 
 def _say(message: str) -> None:
-    # Flushed: under make, stdout is a pipe, and a newcomer should see a slow step start.
-    print(message, flush=True)
+    # One write per line (print's separate newline interleaves across lanes), flushed:
+    # under make, stdout is a pipe, and a newcomer should see a slow step start.
+    sys.stdout.write(f"{message}\n")
+    sys.stdout.flush()
 
 
 def _provision_lane(
