@@ -66,6 +66,7 @@ async def _client(
             producer=producer,  # type: ignore[arg-type]
             mongo=None,  # type: ignore[arg-type]
             store=store,  # type: ignore[arg-type]
+            inserts=store,  # type: ignore[arg-type]
             auth=AuthClient(auth_http),
             token_verifier=TokenVerifier(keys, ISSUER, AUDIENCE),
             idempotent_enqueue=None,  # type: ignore[arg-type]

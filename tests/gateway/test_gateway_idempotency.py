@@ -1,8 +1,8 @@
 """`IdempotentEnqueue` with stand-in claims, producer and store: every branch, in-process.
 
 The claims stand-in is an in-memory dict whose insert is the atomic step, as
-a unique ``_id`` is on FerretDB and MongoDB; the real collection is exercised
-by the integration tests in ``test_gateway_idempotency_api.py``.
+a unique ``_id`` is on MongoDB; the real collection is exercised by the
+integration tests in ``test_gateway_idempotency_api.py``.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from lanes_gateway.errors import (
 )
 from lanes_gateway.idempotency import (
     Claim,
-    ClaimState,
     IdempotentEnqueue,
     body_fingerprint,
     claim_id,
@@ -53,9 +52,6 @@ class FakeClaims:
 
     async def set_lease(self, claim: str, until: Any) -> None:
         self._replace(claim, lease_until=until)
-
-    async def complete(self, claim: str) -> None:
-        self._replace(claim, state=ClaimState.DONE)
 
     async def release(self, claim: Claim) -> None:
         if claim.id in self.claims and self.claims[claim.id].message.id == claim.message.id:
@@ -88,6 +84,7 @@ def _enqueuer(
     enqueuer = IdempotentEnqueue(
         claims=claims,  # type: ignore[arg-type]
         producer=producer,  # type: ignore[arg-type]
+        inserts=store,  # type: ignore[arg-type]
         requests=store,  # type: ignore[arg-type]
         topic="t",
         key_ttl=timedelta(hours=24),
@@ -175,7 +172,9 @@ async def test_after_a_refused_produce_a_retry_sends_the_same_request() -> None:
     # The same id: had Kafka kept the first record after all, it is only a repeat.
     assert retried.message.id == claim.message.id
     assert len(producer.records) == 1
-    assert claims.claims[claim.id].state is ClaimState.DONE
+    # A repeat now answers from the stored request, without producing.
+    assert (await enqueuer.enqueue("u", "k", "echo", 1, _no_quota)).replayed
+    assert len(producer.records) == 1
 
 
 async def test_a_quota_refusal_frees_the_key() -> None:
@@ -204,7 +203,6 @@ async def test_a_claim_whose_owner_died_is_taken_over_with_its_request_id() -> N
         message=RequestMessage(
             id="r-1", user_id="u", type="echo", payload=1, enqueued_at=now, idempotency_key="k"
         ),
-        state=ClaimState.PENDING,
         lease_until=now - timedelta(seconds=1),
         expires_at=now + timedelta(hours=1),
     )
@@ -216,7 +214,7 @@ async def test_a_claim_whose_owner_died_is_taken_over_with_its_request_id() -> N
     assert RequestMessage.decode(producer.records[0]["value"]).id == "r-1"
 
 
-async def test_a_claim_whose_request_was_accepted_is_completed_not_resent() -> None:
+async def test_a_claim_whose_request_was_stored_is_answered_not_resent() -> None:
     producer = FakeProducer()
     enqueuer, claims, store = _enqueuer(producer)
     now = utc_now()
@@ -225,7 +223,6 @@ async def test_a_claim_whose_request_was_accepted_is_completed_not_resent() -> N
         user_id="u",
         fingerprint=body_fingerprint("echo", 1),
         message=RequestMessage(id="r-1", user_id="u", type="echo", payload=1, enqueued_at=now),
-        state=ClaimState.PENDING,
         lease_until=now - timedelta(seconds=1),
         expires_at=now + timedelta(hours=1),
     )
@@ -237,7 +234,6 @@ async def test_a_claim_whose_request_was_accepted_is_completed_not_resent() -> N
 
     assert (answer.message.id, answer.replayed) == ("r-1", True)
     assert producer.records == []
-    assert claims.claims[claim.id].state is ClaimState.DONE
 
 
 async def test_an_expired_key_names_a_new_request() -> None:

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from lanes_common.documents import encode_json_value
 from lanes_common.states import RequestState
+from lanes_common.user_queues import UserQueue
 from lanes_gateway.views import queue_position, queue_summary, request_view
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
@@ -67,8 +68,17 @@ def test_position_counts_the_unfinished_requests_ahead() -> None:
     assert queue_position(4) == 5
 
 
+def _queue(*entries: tuple[int, datetime]) -> UserQueue:
+    """A queue document's entries as (rank, enqueued_at)."""
+    return UserQueue.from_document(
+        {"open": {f"r{n}": {"r": rank, "o": n, "t": t} for n, (rank, t) in enumerate(entries)}}
+    )
+
+
 def test_queue_summary_names_every_state() -> None:
-    summary = queue_summary({"queued": 2, "processing": 1, "succeeded": 5}, None, NOW)
+    queue = _queue((0, NOW), (0, NOW), (1, NOW))
+    # Finished counts come from the requests themselves; open ones only from the queue.
+    summary = queue_summary(queue, {"succeeded": 5, "queued": 99}, NOW)
 
     assert summary.counts == {
         RequestState.QUEUED: 2,
@@ -79,23 +89,25 @@ def test_queue_summary_names_every_state() -> None:
         RequestState.DEAD_LETTERED: 0,
     }
     assert summary.pending == 3
-    assert summary.oldest_queued_age_seconds is None
+    assert summary.oldest_queued_age_seconds == 0.0
 
 
 def test_queue_summary_ages_the_oldest_queued_request() -> None:
-    summary = queue_summary({"queued": 1}, NOW - timedelta(seconds=90), NOW)
+    queue = _queue((1, NOW - timedelta(seconds=300)), (0, NOW - timedelta(seconds=90)))
+
+    summary = queue_summary(queue, {}, NOW)
 
     assert summary.oldest_queued_age_seconds == 90.0
 
 
 def test_queue_age_is_never_negative_under_clock_skew() -> None:
-    summary = queue_summary({"queued": 1}, NOW + timedelta(seconds=2), NOW)
+    summary = queue_summary(_queue((0, NOW + timedelta(seconds=2))), {}, NOW)
 
     assert summary.oldest_queued_age_seconds == 0.0
 
 
 def test_empty_queue_summary() -> None:
-    summary = queue_summary({}, None, NOW)
+    summary = queue_summary(UserQueue.from_document(None), {}, NOW)
 
     assert set(summary.counts.values()) == {0}
     assert summary.pending == 0

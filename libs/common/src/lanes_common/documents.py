@@ -1,7 +1,7 @@
 """The MongoDB documents Lanes stores, and how user JSON is kept inside them.
 
-User payloads and handler results are arbitrary JSON. MongoDB (and FerretDB
-even more strictly) rejects keys with ``.`` or a leading ``$``, so those
+User payloads and handler results are arbitrary JSON. MongoDB rejects keys
+with ``.`` or a leading ``$`` (and some MongoDB-wire servers more), so those
 values are stored as JSON text, never as nested documents: any payload
 round-trips, byte for byte in meaning.
 """
@@ -19,8 +19,10 @@ Fields: ``user_id``, ``type``, ``payload_json`` (JSON text), ``state`` (a
 so state only moves forward), ``attempts``, ``result_json`` (JSON text),
 ``error`` (``{"code", "message"}``), ``partition`` and ``offset`` (where Kafka
 stored it: one user's offsets order their queue), ``enqueued_at``,
-``started_at``, ``finished_at``, ``updated_at`` (UTC datetimes) and
-``idempotency_key``.
+``started_at``, ``finished_at``, ``updated_at`` (UTC datetimes),
+``idempotency_key`` and, once finished, ``expires_at`` (when retention
+deletes it: a TTL index on MongoDB, and a periodic job everywhere).
+Per-user open counts live in `lanes_common.user_queues`.
 """
 
 USERS_COLLECTION = "users"

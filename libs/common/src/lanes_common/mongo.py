@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from pymongo import AsyncMongoClient
-from pymongo.errors import ConnectionFailure, PyMongoError
+from pymongo import AsyncMongoClient, InsertOne, UpdateOne
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import BulkWriteError, ConnectionFailure, PyMongoError
 
 from lanes_common.errors import DependencyUnavailableError
 
 MongoDocument = dict[str, Any]
+
+DUPLICATE_KEY = 11000
+"""MongoDB's error code for a write that would duplicate a unique key (E11000)."""
 
 
 def create_mongo_client(uri: str, timeout_ms: int = 5_000) -> AsyncMongoClient[MongoDocument]:
@@ -58,3 +62,27 @@ async def retry_until_mongo_answers(
                     f"MongoDB (LANES_MONGO_URI) did not answer within {wait_seconds:.0f}s: {exc}"
                 ) from exc
             await asyncio.sleep(STARTUP_RETRY_SECONDS)
+
+
+async def write_unordered(
+    collection: AsyncCollection[MongoDocument],
+    operations: Sequence[InsertOne[MongoDocument] | UpdateOne],
+) -> set[int]:
+    """Send ``operations`` as one unordered bulk; the indexes of those refused with E11000.
+
+    A duplicate key is an answer, not a failure: an insert whose ``_id``
+    exists, or a conditional upsert whose filter did not match an existing
+    document. Any other write error raises `BulkWriteError`.
+    """
+    if not operations:
+        return set()
+    try:
+        await collection.bulk_write(list(operations), ordered=False)
+    except BulkWriteError as exc:
+        errors = exc.details.get("writeErrors") or []
+        if exc.details.get("writeConcernErrors") or any(
+            error.get("code") != DUPLICATE_KEY for error in errors
+        ):
+            raise
+        return {int(error["index"]) for error in errors}
+    return set()

@@ -35,3 +35,5 @@ class LanesSettings(BaseSettings):
     jwt_issuer: str = "lanes-auth"
     jwt_audience: str = "lanes"
     startup_timeout_seconds: float = Field(default=30.0, gt=0)
+    # Finished requests are deleted this long after they finished (gateway and processor agree).
+    retention_days: float = Field(default=7.0, gt=0)

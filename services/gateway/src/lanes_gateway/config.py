@@ -20,6 +20,8 @@ class GatewaySettings(LanesSettings):
     idempotency_key_ttl_seconds: int = Field(default=86_400, ge=60)
     # How long a repeat waits for the first request with its key to be accepted, then 409.
     idempotency_wait_seconds: float = Field(default=10.0, gt=0, le=60)
+    # How long "this account is not deleted" is trusted before asking the store again.
+    deleted_users_cache_seconds: float = Field(default=5.0, ge=0, le=300)
 
     @property
     def jwks_url(self) -> str:

@@ -5,20 +5,21 @@ from __future__ import annotations
 import logging
 
 from pydantic import JsonValue
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.errors import PyMongoError
 
 from lanes_common.documents import encode_json_value
 from lanes_common.kafka import AsyncProducer, ProduceError
 from lanes_common.messages import RequestMessage, new_request_id, utc_now
 from lanes_gateway.errors import EnqueueUnavailableError
-from lanes_gateway.store import RequestStore, queued_document
+from lanes_gateway.queued_inserts import QueuedInserts
+from lanes_gateway.store import queued_document
 
 logger = logging.getLogger(__name__)
 
 
 async def enqueue_request(
     producer: AsyncProducer,
-    store: RequestStore,
+    inserts: QueuedInserts,
     topic: str,
     user_id: str,
     request_type: str,
@@ -36,11 +37,11 @@ async def enqueue_request(
         payload=payload,
         enqueued_at=utc_now(),
     )
-    return await produce_request(producer, store, topic, message)
+    return await produce_request(producer, inserts, topic, message)
 
 
 async def produce_request(
-    producer: AsyncProducer, store: RequestStore, topic: str, message: RequestMessage
+    producer: AsyncProducer, inserts: QueuedInserts, topic: str, message: RequestMessage
 ) -> RequestMessage:
     """Produce ``message`` keyed by its user and return it once Kafka acknowledged it.
 
@@ -64,10 +65,8 @@ async def produce_request(
         return message
     document = queued_document(message, payload_json, partition, offset, utc_now())
     try:
-        await store.insert(document)
-    except DuplicateKeyError:
-        # The processor consumed it first and already materialised the status.
-        pass
+        # False: the processor consumed it first and already materialised the status.
+        await inserts.insert(document)
     except PyMongoError:
         # Kafka holds the request; the processor writes the status when it consumes it.
         logger.exception("status write failed after kafka accepted request %s", message.id)

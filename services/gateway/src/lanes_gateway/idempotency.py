@@ -1,48 +1,47 @@
 """``Idempotency-Key``: one key, one request, however often (and however concurrently) it is sent.
 
 A key is *claimed* by inserting a document whose ``_id`` is derived from the
-user and the key. A unique ``_id`` is the one compare-and-set that MongoDB and
-FerretDB v1 both make atomic (FerretDB's conditional updates are not: two
-racing ``find_one_and_update`` calls can both win), so exactly one of any
-number of concurrent requests wins the claim. The claim holds the request id
-and the encoded message before anything is produced, so every later step
-refers to that one request:
+user and the key, so exactly one of any number of concurrent requests wins
+the claim. The claim holds the request id and the encoded message before
+anything is produced, so every later step refers to that one request. The
+claim is written once: whether its request was accepted is whether the
+request's status document exists (it is written only after Kafka's
+acknowledgement), so no second write marks the claim done.
 
-- the winner checks the quota, produces, and marks the claim ``done``;
+- the winner checks the quota and produces;
 - a loser with a different body gets 409 at once; with the same body it
-  polls the claim until it is ``done`` (then answers the same id), up to
-  ``LANES_IDEMPOTENCY_WAIT_SECONDS``, after which it answers 409 "in progress";
+  polls until the request's status document exists (then answers the same
+  id), up to ``LANES_IDEMPOTENCY_WAIT_SECONDS``, after which it answers 409
+  "in progress";
 - if Kafka refuses the winner's record, the claim's lease is ended at once,
   so a retry takes the claim over and produces *the same message* (same id):
   a record Kafka did take despite reporting an error is then only repeated,
   and the processor's status view is keyed by request id;
 - if the winner dies mid-way, its lease (`CLAIM_LEASE`, longer than the
   producer's delivery timeout) runs out and a retry takes over likewise,
-  unless the request's status document already exists (it was accepted);
+  unless the request's status document exists by then (it was accepted);
 - a quota refusal deletes the claim: nothing was produced, so the key is free.
 
-Keys expire after ``LANES_IDEMPOTENCY_KEY_TTL_SECONDS``; expired claims are
-purged periodically (FerretDB has no TTL indexes) and reused when seen.
+Keys expire after ``LANES_IDEMPOTENCY_KEY_TTL_SECONDS``: a TTL index deletes
+them on MongoDB, a periodic purge everywhere, and an expired claim found
+before either is reused.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
 from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.errors import DuplicateKeyError
 
 from lanes_common.kafka import AsyncProducer
 from lanes_common.messages import RequestMessage, new_request_id, utc_now
@@ -53,6 +52,7 @@ from lanes_gateway.errors import (
     IdempotencyKeyInProgressError,
     IdempotencyKeyReusedError,
 )
+from lanes_gateway.queued_inserts import QueuedInserts
 from lanes_gateway.store import RequestStore
 
 logger = logging.getLogger(__name__)
@@ -68,7 +68,8 @@ CLAIM_LEASE = timedelta(seconds=60)
 
 _POLL_FIRST_SECONDS = 0.01
 _POLL_MAX_SECONDS = 0.2
-_PURGE_INTERVAL_SECONDS = 3600.0
+PURGE_INTERVAL_SECONDS = 3600.0
+"""How often expired claims are purged where no TTL monitor deletes them."""
 
 QuotaCheck = Callable[[str], Awaitable[None]]
 """Raises when the user may not enqueue another request."""
@@ -90,24 +91,14 @@ def body_fingerprint(request_type: str, payload: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-class ClaimState(StrEnum):
-    """Where the request a claim names is."""
-
-    PENDING = "pending"
-    """Its owner is producing it (or failed to, once ``lease_until`` passed)."""
-    DONE = "done"
-    """Kafka acknowledged it."""
-
-
 @dataclass(frozen=True, slots=True)
 class Claim:
-    """One claimed key: the request it stands for, and how far that request got."""
+    """One claimed key: the request it stands for, and how long its owner may take."""
 
     id: str
     user_id: str
     fingerprint: str
     message: RequestMessage
-    state: ClaimState
     lease_until: datetime
     expires_at: datetime
 
@@ -119,7 +110,6 @@ class Claim:
             "fingerprint": self.fingerprint,
             "request_id": self.message.id,
             "message_json": self.message.model_dump_json(),
-            "state": self.state.value,
             "lease_until": self.lease_until,
             "expires_at": self.expires_at,
         }
@@ -132,7 +122,6 @@ class Claim:
             user_id=document["user_id"],
             fingerprint=document["fingerprint"],
             message=RequestMessage.model_validate_json(document["message_json"]),
-            state=ClaimState(document["state"]),
             lease_until=document["lease_until"],
             expires_at=document["expires_at"],
         )
@@ -145,8 +134,10 @@ class IdempotencyClaims:
         self._collection = collection
 
     async def ensure_indexes(self) -> None:
-        """The index the purge uses (idempotent)."""
-        await self._collection.create_index([("expires_at", ASCENDING)], name="expires_at")
+        """The TTL index on ``expires_at``, which the purge uses too (idempotent)."""
+        await self._collection.create_index(
+            [("expires_at", ASCENDING)], name="expires_at_ttl", expireAfterSeconds=0
+        )
 
     async def try_claim(self, claim: Claim) -> bool:
         """Insert ``claim``; False when the key is claimed already (atomic on every server)."""
@@ -165,12 +156,6 @@ class IdempotencyClaims:
         """Let the claim's owner produce until ``until``; a past time invites a takeover."""
         await self._collection.update_one({"_id": claim}, {"$set": {"lease_until": until}})
 
-    async def complete(self, claim: str) -> None:
-        """Kafka acknowledged the claim's request."""
-        await self._collection.update_one(
-            {"_id": claim}, {"$set": {"state": ClaimState.DONE.value}}
-        )
-
     async def release(self, claim: Claim) -> None:
         """Free the key again (nothing was produced, or the claim expired)."""
         await self._collection.delete_one({"_id": claim.id, "request_id": claim.message.id})
@@ -179,28 +164,6 @@ class IdempotencyClaims:
         """Delete expired claims; returns how many went."""
         result = await self._collection.delete_many({"expires_at": {"$lt": now}})
         return result.deleted_count
-
-    @asynccontextmanager
-    async def purging(self) -> AsyncIterator[None]:
-        """Purge expired claims every hour while the context is open."""
-
-        async def purge_forever() -> None:
-            while True:
-                try:
-                    purged = await self.purge_expired(utc_now())
-                    if purged:
-                        logger.info("purged expired idempotency keys", extra={"count": purged})
-                except PyMongoError:
-                    logger.warning("purging expired idempotency keys failed", exc_info=True)
-                await asyncio.sleep(_PURGE_INTERVAL_SECONDS)
-
-        task = asyncio.create_task(purge_forever(), name="idempotency-purge")
-        try:
-            yield
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,6 +180,7 @@ class IdempotentEnqueue:
 
     claims: IdempotencyClaims
     producer: AsyncProducer
+    inserts: QueuedInserts
     requests: RequestStore
     topic: str
     key_ttl: timedelta
@@ -254,7 +218,6 @@ class IdempotentEnqueue:
                     enqueued_at=now,
                     idempotency_key=key,
                 ),
-                state=ClaimState.PENDING,
                 lease_until=now + CLAIM_LEASE,
                 expires_at=now + self.key_ttl,
             )
@@ -268,7 +231,7 @@ class IdempotentEnqueue:
                 continue
             if found.fingerprint != fingerprint:
                 raise IdempotencyKeyReusedError(key)
-            if found.state is ClaimState.DONE:
+            if await self.requests.exists(found.message.id):
                 return Accepted(found.message, replayed=True)
             if found.lease_until <= now:
                 return await self._take_over(found)
@@ -287,10 +250,6 @@ class IdempotentEnqueue:
         return await self._produce(claim)
 
     async def _take_over(self, claim: Claim) -> Accepted:
-        if await self.requests.exists(claim.message.id):
-            # Accepted before its owner could say so (it died, or its write failed).
-            await self.claims.complete(claim.id)
-            return Accepted(claim.message, replayed=True)
         # Two racing takeovers may both get here; they produce the same request id.
         await self.claims.set_lease(claim.id, utc_now() + CLAIM_LEASE)
         logger.info("taking over an unfinished idempotency claim", extra={"request": claim.id})
@@ -298,14 +257,8 @@ class IdempotentEnqueue:
 
     async def _produce(self, claim: Claim) -> RequestMessage:
         try:
-            message = await produce_request(self.producer, self.requests, self.topic, claim.message)
+            return await produce_request(self.producer, self.inserts, self.topic, claim.message)
         except EnqueueUnavailableError:
             # Kafka may still have stored it: keep the message, invite a retry to resend it.
             await self.claims.set_lease(claim.id, utc_now())
             raise
-        try:
-            await self.claims.complete(claim.id)
-        except PyMongoError:
-            # Accepted all the same; a repeat finds the status document and completes the claim.
-            logger.warning("could not mark idempotency claim done", exc_info=True)
-        return message

@@ -4,18 +4,16 @@ The quota keeps one user from filling Kafka and the status store for
 everyone. It is a soft limit, by design:
 
 - the count is read before producing, and nothing makes "count, then
-  produce" atomic (neither Kafka nor FerretDB offers a per-user counter
-  updated together with the produce), so parallel enqueues can pass it;
-- counting a user's queued requests is an index scan on MongoDB but a scan
-  of the whole collection on FerretDB (hundreds of milliseconds at a few
-  thousand requests), so each gateway remembers each user's count for
-  `REFRESH_SECONDS` and adds what it accepts meanwhile. A count at the limit
+  produce" atomic (Kafka offers no per-user counter updated together with
+  the produce), so parallel enqueues can pass it;
+- the count is one lookup of the user's queue document by ``_id``
+  (`lanes_common.user_queues`), and still each gateway remembers each
+  user's count for `REFRESH_SECONDS` and adds what it accepts meanwhile, so
+  a busy user costs no store round trip per enqueue. A count at the limit
   is read again (at most every `RECHECK_SECONDS`) before refusing, so a
   drained queue is noticed at once; a cancellation through this gateway
   forgets the count. Enqueues of one user that find the count stale while it
-  is being read share that one read: otherwise every concurrent request
-  starts its own scan, and under load the scans alone saturate FerretDB
-  (see docs/performance.md).
+  is being read share that one read.
 
 So a user can exceed the limit by what other gateway replicas accept within
 `REFRESH_SECONDS`, plus what runs in parallel; never by more.

@@ -7,13 +7,16 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 
 import httpx
 from pymongo import AsyncMongoClient
 
-from lanes_common.documents import DELETED_USERS_COLLECTION, REQUESTS_COLLECTION
+from lanes_common.documents import DELETED_USERS_COLLECTION
 from lanes_common.kafka import AsyncProducer, producer_config
+from lanes_common.messages import utc_now
 from lanes_common.mongo import MongoDocument, create_mongo_client, retry_until_mongo_answers
+from lanes_common.periodic import running_periodically
 from lanes_common.telemetry.propagation import inject_http_trace_context
 from lanes_common.tokens import JwksKeySet, TokenVerifier
 from lanes_gateway.auth_client import AuthClient
@@ -21,9 +24,11 @@ from lanes_gateway.config import GatewaySettings
 from lanes_gateway.deleted_users import DeletedUsers
 from lanes_gateway.idempotency import (
     IDEMPOTENCY_COLLECTION,
+    PURGE_INTERVAL_SECONDS,
     IdempotencyClaims,
     IdempotentEnqueue,
 )
+from lanes_gateway.queued_inserts import QueuedInserts
 from lanes_gateway.quota import Quota
 from lanes_gateway.store import RequestStore
 from lanes_gateway.telemetry import TracedProducer
@@ -33,6 +38,8 @@ logger = logging.getLogger(__name__)
 # argon2 is deliberately slow and bounded to one hash per CPU in auth: a burst of
 # sign-ups queues there, which is load, not an outage.
 AUTH_TIMEOUT_SECONDS = 15.0
+RETENTION_INTERVAL_SECONDS = 600.0
+"""How often finished requests past their retention are deleted (where no TTL monitor does)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +50,7 @@ class GatewayResources:
     producer: AsyncProducer
     mongo: AsyncMongoClient[MongoDocument]
     store: RequestStore
+    inserts: QueuedInserts
     auth: AuthClient
     token_verifier: TokenVerifier
     idempotent_enqueue: IdempotentEnqueue
@@ -55,18 +63,42 @@ async def prepare_request_store(store: RequestStore, wait_seconds: float) -> Non
     await retry_until_mongo_answers(store.ensure_indexes, wait_seconds)
 
 
+async def expire_requests(store: RequestStore) -> None:
+    """One round of retention: delete finished requests whose time is up."""
+    expired = await store.expire_finished(utc_now())
+    if expired:
+        logger.info("expired finished requests", extra={"count": expired})
+
+
+async def purge_claims(claims: IdempotencyClaims) -> None:
+    """One round of purging expired idempotency keys."""
+    purged = await claims.purge_expired(utc_now())
+    if purged:
+        logger.info("purged expired idempotency keys", extra={"count": purged})
+
+
 @asynccontextmanager
 async def open_resources(settings: GatewaySettings) -> AsyncIterator[GatewayResources]:
     """Open Mongo, the Kafka producer and the auth client; close them all on exit."""
     async with AsyncExitStack() as stack:
         mongo = create_mongo_client(settings.mongo_uri)
         stack.push_async_callback(mongo.close)
-        store = RequestStore(mongo[settings.mongo_database][REQUESTS_COLLECTION])
-        await prepare_request_store(store, settings.startup_timeout_seconds)
         database = mongo[settings.mongo_database]
+        store = RequestStore(database, timedelta(days=settings.retention_days))
+        await prepare_request_store(store, settings.startup_timeout_seconds)
         claims = IdempotencyClaims(database[IDEMPOTENCY_COLLECTION])
         await claims.ensure_indexes()
-        await stack.enter_async_context(claims.purging())
+        await stack.enter_async_context(
+            running_periodically(
+                "request-retention", RETENTION_INTERVAL_SECONDS, partial(expire_requests, store)
+            )
+        )
+        await stack.enter_async_context(
+            running_periodically(
+                "idempotency-purge", PURGE_INTERVAL_SECONDS, partial(purge_claims, claims)
+            )
+        )
+        inserts = await stack.enter_async_context(QueuedInserts(database).running())
 
         producer = TracedProducer(
             producer_config(settings.kafka_bootstrap_servers, client_id="lanes-gateway")
@@ -91,16 +123,20 @@ async def open_resources(settings: GatewaySettings) -> AsyncIterator[GatewayReso
             producer=producer,
             mongo=mongo,
             store=store,
+            inserts=inserts,
             auth=AuthClient(http),
             token_verifier=TokenVerifier(keys, settings.jwt_issuer, settings.jwt_audience),
             idempotent_enqueue=IdempotentEnqueue(
                 claims=claims,
                 producer=producer,
+                inserts=inserts,
                 requests=store,
                 topic=settings.requests_topic,
                 key_ttl=timedelta(seconds=settings.idempotency_key_ttl_seconds),
                 wait_seconds=settings.idempotency_wait_seconds,
             ),
-            deleted_users=DeletedUsers(database[DELETED_USERS_COLLECTION]),
+            deleted_users=DeletedUsers(
+                database[DELETED_USERS_COLLECTION], settings.deleted_users_cache_seconds
+            ),
             quota=Quota(store, settings.max_queued_per_user),
         )

@@ -1,24 +1,44 @@
-"""The gateway's reads and its one write on the ``requests`` collection.
+"""The gateway's reads and writes on ``requests`` and ``user_queues``.
 
-Every query filters by ``user_id``: a user only ever sees their own requests.
-The queries stay inside what FerretDB v1 serves (plain and compound indexes,
-``$in``/``$or``/``$lt``, ``$match`` + ``$group``).
+Every query names the caller: a user only ever sees their own requests. What
+a request's path reads is a lookup by ``_id`` (one request by id and owner;
+the caller's queue document for counts, the quota and ``position``), so it
+costs the same however long the user's history. Listing a user's requests
+and counting their finished ones go through the indexes created here.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING
-from pymongo.asynchronous.collection import AsyncCollection
+from pymongo import ASCENDING, ReturnDocument
+from pymongo.asynchronous.database import AsyncDatabase
 
+from lanes_common.documents import REQUESTS_COLLECTION
 from lanes_common.messages import RequestMessage
 from lanes_common.mongo import MongoDocument
-from lanes_common.states import OPEN_STATES, RequestState
+from lanes_common.states import TERMINAL_STATES, RequestState
+from lanes_common.user_queues import (
+    USER_QUEUES_COLLECTION,
+    ClosedEntry,
+    UserQueue,
+    queue_operations,
+)
 from lanes_gateway.cursor import PageCursor
 
-_OPEN_STATE_VALUES = sorted(state.value for state in OPEN_STATES)
+_TERMINAL_STATE_VALUES = sorted(state.value for state in TERMINAL_STATES)
+
+LIST_INDEX = [("user_id", ASCENDING), ("enqueued_at", ASCENDING), ("_id", ASCENDING)]
+"""Serves a user's requests newest first (walked backwards), and their cursor."""
+STATE_INDEX = [
+    ("user_id", ASCENDING),
+    ("state", ASCENDING),
+    ("enqueued_at", ASCENDING),
+    ("_id", ASCENDING),
+]
+"""Serves a user's requests in one state, and the per-state totals."""
+EXPIRY_INDEX = "expires_at_ttl"
 
 
 def queued_document(
@@ -61,111 +81,100 @@ def page_filter(
 
 
 class RequestStore:
-    """The requests collection, seen from the gateway."""
+    """The requests collection and the users' queue documents, seen from the gateway."""
 
-    def __init__(self, collection: AsyncCollection[MongoDocument]) -> None:
-        self._collection = collection
+    def __init__(self, database: AsyncDatabase[MongoDocument], retention: timedelta) -> None:
+        """``retention``: how long a finished request is kept (its ``expires_at``)."""
+        self._requests = database[REQUESTS_COLLECTION]
+        self._queues = database[USER_QUEUES_COLLECTION]
+        self._retention = retention
 
     async def ensure_indexes(self) -> None:
-        """Create the indexes the gateway's queries use (idempotent).
+        """Create the indexes the lists, totals and retention use (idempotent).
 
-        Default index names, so that another service creating the same keys
-        does not conflict.
+        Default names for the compound ones, so that another service creating
+        the same keys does not conflict. ``expires_at`` is a TTL index: on
+        MongoDB its monitor deletes expired requests, and `expire_finished`
+        does the same on a timer for servers without one.
         """
-        await self._collection.create_index(
-            [("user_id", ASCENDING), ("state", ASCENDING), ("offset", ASCENDING)]
+        await self._requests.create_index(LIST_INDEX)
+        await self._requests.create_index(STATE_INDEX)
+        await self._requests.create_index(
+            [("expires_at", ASCENDING)], name=EXPIRY_INDEX, expireAfterSeconds=0
         )
-        await self._collection.create_index([("user_id", ASCENDING), ("enqueued_at", ASCENDING)])
-
-    async def insert(self, document: MongoDocument) -> None:
-        """Insert a new status document; raises ``DuplicateKeyError`` when it exists."""
-        await self._collection.insert_one(document)
 
     async def find_for_user(self, request_id: str, user_id: str) -> MongoDocument | None:
         """The user's request with that id, or None (also when it is someone else's)."""
-        # Filter by _id alone and check the owner here: FerretDB v1 uses an index
-        # only for a filter that is exactly {_id: value}, and scans otherwise.
-        document = await self._collection.find_one({"_id": request_id})
-        if document is None or document.get("user_id") != user_id:
-            return None
-        return document
-
-    async def count_open_before(self, user_id: str, offset: int) -> int:
-        """How many of the user's unfinished requests Kafka stored before ``offset``.
-
-        One user's requests share a partition (the key is the user id), so
-        their offsets order that user's queue.
-        """
-        return await self._collection.count_documents(
-            {"user_id": user_id, "state": {"$in": _OPEN_STATE_VALUES}, "offset": {"$lt": offset}}
-        )
+        return await self._requests.find_one({"_id": request_id, "user_id": user_id})
 
     async def exists(self, request_id: str) -> bool:
         """Whether a status document with this id exists (whoever's it is)."""
-        found = await self._collection.find_one({"_id": request_id}, projection={"_id": True})
+        found = await self._requests.find_one({"_id": request_id}, projection={"_id": True})
         return found is not None
+
+    async def user_queue(self, user_id: str) -> UserQueue:
+        """The user's open requests (queued or processing), from their queue document."""
+        return UserQueue.from_document(await self._queues.find_one({"_id": user_id}))
 
     async def count_queued(self, user_id: str) -> int:
         """How many of the user's requests wait in their queue (not started yet)."""
-        return await self._collection.count_documents(
-            {"user_id": user_id, "state": RequestState.QUEUED.value}
-        )
+        return (await self.user_queue(user_id)).count(RequestState.QUEUED)
 
-    async def cancel_queued(self, request_id: str, now: datetime) -> bool:
-        """Move a queued request to ``cancelled``; False if it was no longer queued.
+    async def cancel_queued(
+        self, request_id: str, user_id: str, now: datetime
+    ) -> MongoDocument | None:
+        """Cancel the user's request if it is still queued: the cancelled document, else None.
 
-        On MongoDB the condition and the write are one atomic step. FerretDB v1
-        does not apply a conditional update atomically: a processor starting
-        the request at the same moment can slip between the two (see
-        docs/architecture.md, "FerretDB notes"), so callers read the outcome back.
+        One conditional write: a processor starting the request at the same
+        moment either sees it cancelled or wins, never both.
         """
         cancelled = RequestState.CANCELLED
-        result = await self._collection.update_one(
-            {"_id": request_id, "state": RequestState.QUEUED.value},
+        document = await self._requests.find_one_and_update(
+            {"_id": request_id, "user_id": user_id, "state": RequestState.QUEUED.value},
             {
                 "$set": {
                     "state": cancelled.value,
                     "state_rank": cancelled.rank,
                     "finished_at": now,
                     "updated_at": now,
+                    "expires_at": now + self._retention,
                 }
             },
+            return_document=ReturnDocument.AFTER,
         )
-        return result.modified_count == 1
-
-    async def count_open(self, user_id: str) -> int:
-        """How many of the user's requests are queued or processing."""
-        return await self._collection.count_documents(
-            {"user_id": user_id, "state": {"$in": _OPEN_STATE_VALUES}}
-        )
+        if document is not None:
+            (close,) = queue_operations([], [ClosedEntry(user_id, request_id)])
+            await self._queues.bulk_write([close])
+        return document
 
     async def list_page(
         self, user_id: str, state: RequestState | None, after: PageCursor | None, limit: int
     ) -> list[MongoDocument]:
         """Up to ``limit`` of the user's requests after ``after``, newest first."""
         cursor = (
-            self._collection.find(page_filter(user_id, state, after))
-            .sort([("enqueued_at", DESCENDING), ("_id", DESCENDING)])
+            self._requests.find(page_filter(user_id, state, after))
+            .sort([("enqueued_at", -1), ("_id", -1)])
             .limit(limit)
         )
         return await cursor.to_list()
 
-    async def count_by_state(self, user_id: str) -> dict[str, int]:
-        """The number of the user's requests in each state that has any."""
+    async def count_finished_by_state(self, user_id: str) -> dict[str, int]:
+        """The number of the user's finished requests in each terminal state that has any."""
         pipeline: list[dict[str, Any]] = [
-            {"$match": {"user_id": user_id}},
+            {"$match": {"user_id": user_id, "state": {"$in": _TERMINAL_STATE_VALUES}}},
             {"$group": {"_id": "$state", "count": {"$sum": 1}}},
         ]
         counts: dict[str, int] = {}
-        async for row in await self._collection.aggregate(pipeline):
+        async for row in await self._requests.aggregate(pipeline):
             counts[str(row["_id"])] = int(row["count"])
         return counts
 
-    async def oldest_queued_at(self, user_id: str) -> datetime | None:
-        """When the user's oldest still-queued request was enqueued, or None."""
-        document = await self._collection.find_one(
-            {"user_id": user_id, "state": RequestState.QUEUED.value},
-            sort=[("enqueued_at", ASCENDING)],
-            projection={"enqueued_at": True},
-        )
-        return None if document is None else document["enqueued_at"]
+    async def expire_finished(self, now: datetime) -> int:
+        """Delete finished requests whose retention ended; returns how many went.
+
+        The same deletion MongoDB's TTL monitor makes, for servers that have
+        none. Only finished requests carry ``expires_at``, and they are not
+        in any user's open entries, so no count changes.
+        """
+        result = await self._requests.delete_many({"expires_at": {"$lte": now}})
+        return result.deleted_count

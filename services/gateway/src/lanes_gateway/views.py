@@ -8,6 +8,7 @@ from datetime import datetime
 from lanes_common.documents import decode_json_value
 from lanes_common.mongo import MongoDocument
 from lanes_common.states import OPEN_STATES, RequestState
+from lanes_common.user_queues import UserQueue
 from lanes_gateway.schemas import QueueSummary, RequestFailure, RequestView
 
 
@@ -36,11 +37,16 @@ def queue_position(open_before: int) -> int:
     return open_before + 1
 
 
-def queue_summary(
-    counts: Mapping[str, int], oldest_queued_at: datetime | None, now: datetime
-) -> QueueSummary:
-    """Counts for every state (zero when none), the pending total and the oldest queued age."""
-    per_state = {state: int(counts.get(state.value, 0)) for state in RequestState}
+def queue_summary(queue: UserQueue, finished: Mapping[str, int], now: datetime) -> QueueSummary:
+    """Counts for every state (zero when none), the pending total and the oldest queued age.
+
+    Open counts come from the user's queue document, finished ones from ``finished``.
+    """
+    per_state = {
+        state: queue.count(state) if state in OPEN_STATES else int(finished.get(state.value, 0))
+        for state in RequestState
+    }
+    oldest_queued_at = queue.oldest_queued_at()
     age = None
     if oldest_queued_at is not None:
         # Clocks of different hosts may disagree slightly; an age is never negative.

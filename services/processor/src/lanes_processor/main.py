@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 import socket
+from datetime import timedelta
 
 from lanes_common.documents import REQUESTS_COLLECTION
 from lanes_common.kafka import AsyncProducer, producer_config
@@ -33,7 +34,8 @@ async def serve(settings: ProcessorSettings) -> None:
     producer = AsyncProducer(producer_config(settings.kafka_bootstrap_servers, client_id))
     statuses = mongo[settings.mongo_database][REQUESTS_COLLECTION]
     store = TracedStatusStore(
-        statuses,
+        mongo[settings.mongo_database],
+        retention=timedelta(days=settings.retention_days),
         batch_size=settings.processor_store_batch_size,
     )
     handlers = traced_handlers(load_handlers())

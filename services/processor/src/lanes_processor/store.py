@@ -1,26 +1,24 @@
 """Status writes to MongoDB: batched, idempotent, and only ever forward.
 
-A state change is a *transition* checked against `can_transition`: a
-redelivered or late message cannot move a request back, and repeating a
-write is harmless. Transitions from all concurrent requests are gathered into
-one batch while the previous batch is on the wire (group commit), which is
-where the throughput comes from. A batch that cannot reach the store is
-retried until it lands: the caller only finishes (and so only commits the
-offset of) a request whose status is durably recorded.
+Each state change is one conditional write: an upsert whose filter names the
+request (``_id``), its owner (``user_id``) and the ranks it may move from,
+so the check and the write are one atomic step and a redelivered or late
+message cannot move a request back. The outcome is read from the write
+itself: a filter that matches applies the change, a request not stored yet
+is created by the upsert (Kafka alone materialises every request), and a
+request already further along makes the upsert collide with its own ``_id``,
+which the unordered bulk reports as a duplicate key at that operation's
+index. A collision is tried once more, because it is also what a race with
+the gateway's ``queued`` insert of the same id looks like; the second answer
+is final.
 
-Two ways to apply a batch, picked from what the server is:
-
-- MongoDB: each transition is an update whose filter carries the condition
-  (``state_rank`` below the new one), so the check and the write are one
-  atomic step. Which ones applied is read from the result's counts, and
-  only in the rare case that some did not, from the documents.
-- FerretDB v1 (SQLite): it uses an index only for a filter that is exactly
-  ``{_id: value}`` and scans the whole collection for anything more, so a
-  conditional update costs O(collection). There the batch reads each
-  document by ``_id``, checks the transition here, and writes by ``_id``.
-  FerretDB does not run conditional updates atomically anyway (two racing
-  ones can both win), so nothing is lost; the one writer that can race the
-  processor is a cancellation, whose window this leaves as wide as one batch.
+Transitions from all concurrent requests are gathered into one batch while
+the previous batch is on the wire (group commit): one unordered
+``bulk_write`` on ``requests``, then one on ``user_queues`` for the users'
+open entries, which follow the outcomes (`lanes_common.user_queues`). A
+batch that cannot reach the store is retried until it lands: the caller only
+finishes (and so only commits the offset of) a request whose status is
+durably recorded.
 """
 
 from __future__ import annotations
@@ -28,27 +26,27 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import Enum
-from typing import Any
 
-from pymongo import AsyncMongoClient, UpdateOne
-from pymongo.asynchronous.collection import AsyncCollection
+from pymongo import UpdateOne
+from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
 
-from lanes_common.documents import encode_json_value
+from lanes_common.documents import REQUESTS_COLLECTION, encode_json_value
 from lanes_common.messages import RequestMessage, utc_now
-from lanes_common.mongo import MongoDocument
-from lanes_common.states import RequestState, can_transition
+from lanes_common.mongo import MongoDocument, write_unordered
+from lanes_common.states import TERMINAL_RANK, RequestState
 from lanes_common.telemetry.log_context import describe_error
+from lanes_common.user_queues import (
+    USER_QUEUES_COLLECTION,
+    ClosedEntry,
+    OpenEntry,
+    queue_operations,
+)
 from lanes_processor.consumer.retry import Backoff
 
 logger = logging.getLogger(__name__)
-
-# FerretDB v1 (SQLite) hangs on one update command of ~200 statements (seen with
-# 100 and 200 here, never with 64); MongoDB does not mind. Chunks this size keep
-# both fast.
-MAX_OPERATIONS_PER_COMMAND = 32
 
 
 class WriteOutcome(Enum):
@@ -62,52 +60,54 @@ class WriteOutcome(Enum):
 
 @dataclass
 class _Transition:
-    request_id: str
+    message: RequestMessage
     state: RequestState
-    fields: MongoDocument
-    """Fields set together with the state."""
-    attempt: int | None = None
-    """For an attempt start: the attempt number, kept as the maximum seen."""
-    materialise: MongoDocument | None = None
-    """Fields of the document to create if the gateway's insert never landed."""
+    operation: UpdateOne
+    offset: int | None = None
     done: asyncio.Future[WriteOutcome] = field(default_factory=asyncio.Future)
 
-    def update(self) -> MongoDocument:
-        """The update document for this transition, once it is known to apply."""
-        update: MongoDocument = {
-            "$set": {"state": self.state.value, "state_rank": self.state.rank, **self.fields}
-        }
-        if self.attempt is not None:
-            update["$max"] = {"attempts": self.attempt}
-        if self.materialise is not None:
-            update["$setOnInsert"] = self.materialise
-        return update
+    def queue_entry(self, outcome: WriteOutcome) -> OpenEntry | ClosedEntry:
+        """How the user's open entries follow this transition's outcome."""
+        if outcome is WriteOutcome.APPLIED and not self.state.is_terminal:
+            return OpenEntry(
+                self.message.user_id,
+                self.message.id,
+                self.state,
+                self.offset,
+                self.message.enqueued_at,
+            )
+        # Terminal, or found terminal: a close lost to a crash is repeated here.
+        return ClosedEntry(self.message.user_id, self.message.id)
+
+
+def _materialised(message: RequestMessage) -> MongoDocument:
+    """Fields of a request's document that only a write creating it sets."""
+    return {
+        "type": message.type,
+        "payload_json": encode_json_value(message.payload),
+        "enqueued_at": message.enqueued_at,
+        "idempotency_key": message.idempotency_key,
+    }
 
 
 class StatusStore:
-    """The ``requests`` collection, written in batches, read by the gateway."""
+    """The ``requests`` and ``user_queues`` collections, written in batches."""
 
     def __init__(
         self,
-        collection: AsyncCollection[MongoDocument],
+        database: AsyncDatabase[MongoDocument],
+        retention: timedelta,
         batch_size: int = 500,
         backoff: Backoff | None = None,
-        atomic_conditions: bool | None = None,
     ) -> None:
-        """``atomic_conditions``: None picks by server (off for FerretDB, on otherwise)."""
-        self._collection = collection
+        """``retention``: how long a finished request is kept (its ``expires_at``)."""
+        self._requests = database[REQUESTS_COLLECTION]
+        self._queues = database[USER_QUEUES_COLLECTION]
+        self._retention = retention
         self._batch_size = batch_size
         self._backoff = backoff or Backoff(base=0.1, cap=2.0)
         self._queue: asyncio.Queue[_Transition] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
-        self._atomic_conditions = atomic_conditions
-
-    @classmethod
-    def for_database(
-        cls, client: AsyncMongoClient[MongoDocument], database: str, collection: str, **kwargs: Any
-    ) -> StatusStore:
-        """A store on ``database.collection``."""
-        return cls(client[database][collection], **kwargs)
 
     def start(self) -> None:
         """Start the background batch writer."""
@@ -131,27 +131,34 @@ class StatusStore:
         Kafka alone is enough to materialise every request.
         """
         now = utc_now()
-        return await self._submit(
-            _Transition(
-                message.id,
-                RequestState.PROCESSING,
-                {"started_at": now, "updated_at": now},
-                attempt=attempt,
-                materialise={
-                    "user_id": message.user_id,
-                    "type": message.type,
-                    "payload_json": encode_json_value(message.payload),
+        processing = RequestState.PROCESSING
+        operation = UpdateOne(
+            # Queued or processing (each retry records its attempt): anything but terminal.
+            {"_id": message.id, "user_id": message.user_id, "state_rank": {"$lt": TERMINAL_RANK}},
+            {
+                "$set": {
+                    "state": processing.value,
+                    "state_rank": processing.rank,
+                    "started_at": now,
+                    "updated_at": now,
+                },
+                "$max": {"attempts": attempt},
+                "$setOnInsert": {
+                    **_materialised(message),
                     "partition": partition,
                     "offset": offset,
-                    "enqueued_at": message.enqueued_at,
-                    "idempotency_key": message.idempotency_key,
+                    "result_json": None,
+                    "error": None,
+                    "finished_at": None,
                 },
-            )
+            },
+            upsert=True,
         )
+        return await self._submit(_Transition(message, processing, operation, offset))
 
     async def finish(
         self,
-        request_id: str,
+        message: RequestMessage,
         state: RequestState,
         result_json: str | None = None,
         error: dict[str, str] | None = None,
@@ -161,12 +168,23 @@ class StatusStore:
         if not state.is_terminal:
             raise ValueError(f"{state} is not terminal")
         now = finished_at or utc_now()
-        fields: MongoDocument = {"finished_at": now, "updated_at": now}
+        fields: MongoDocument = {
+            "state": state.value,
+            "state_rank": state.rank,
+            "finished_at": now,
+            "updated_at": now,
+            "expires_at": now + self._retention,
+        }
         if result_json is not None:
             fields["result_json"] = result_json
         if error is not None:
             fields["error"] = error
-        return await self._submit(_Transition(request_id, state, fields))
+        operation = UpdateOne(
+            {"_id": message.id, "user_id": message.user_id, "state_rank": {"$lt": TERMINAL_RANK}},
+            {"$set": fields, "$setOnInsert": {**_materialised(message), "attempts": 0}},
+            upsert=True,
+        )
+        return await self._submit(_Transition(message, state, operation))
 
     async def _submit(self, transition: _Transition) -> WriteOutcome:
         self._queue.put_nowait(transition)
@@ -188,16 +206,10 @@ class StatusStore:
             if not batch:
                 return
             try:
-                if self._atomic_conditions is None:
-                    self._atomic_conditions = not await self._is_ferretdb()
-                if self._atomic_conditions:
-                    outcomes = await self._apply_conditionally(batch)
-                else:
-                    outcomes = await self._apply_checked(batch)
-            except (PyMongoError, KeyError) as exc:
-                # KeyError: PyMongo failing to read FerretDB's answer to a write
-                # error. Either way the whole batch is repeated: every transition
-                # is checked again, so one that landed is not applied twice.
+                outcomes = await self._apply(batch)
+            except PyMongoError as exc:
+                # The whole batch is repeated: every write is conditional and every
+                # queue update idempotent, so one that landed is not applied twice.
                 failures += 1
                 delay = self._backoff.delay(failures)
                 logger.warning(
@@ -215,81 +227,34 @@ class StatusStore:
                     transition.done.set_result(outcome)
             return
 
-    async def _is_ferretdb(self) -> bool:
-        build_info = await self._collection.database.client.admin.command("buildInfo")
-        return "ferretdbVersion" in build_info
-
-    async def _bulk_write(self, operations: list[UpdateOne]) -> tuple[int, int]:
-        """Write in chunks; returns (matched, upserted) summed over the chunks."""
-        matched = upserted = 0
-        for start in range(0, len(operations), MAX_OPERATIONS_PER_COMMAND):
-            chunk = operations[start : start + MAX_OPERATIONS_PER_COMMAND]
-            # An upsert that loses a race with the gateway's insert of the same _id
-            # raises here; the batch is repeated and then matches the document.
-            result = await self._collection.bulk_write(chunk, ordered=True)
-            matched += result.matched_count
-            upserted += result.upserted_count
-        return matched, upserted
-
-    async def _apply_conditionally(self, batch: list[_Transition]) -> list[WriteOutcome]:
-        """Check-and-write in one atomic update per transition (MongoDB)."""
-        operations = []
-        for t in batch:
-            if t.materialise is not None:
-                # Create the queued document if missing; never touches an existing one.
-                queued = {"state": RequestState.QUEUED.value, "state_rank": 0, "attempts": 0}
-                operations.append(
-                    UpdateOne(
-                        {"_id": t.request_id},
-                        {"$setOnInsert": {**t.materialise, **queued}},
-                        upsert=True,
-                    )
-                )
-            allowed_below = t.state.rank + (1 if t.state is RequestState.PROCESSING else 0)
-            update = t.update()
-            update.pop("$setOnInsert", None)
-            operations.append(
-                UpdateOne({"_id": t.request_id, "state_rank": {"$lt": allowed_below}}, update)
-            )
-        matched, upserted = await self._bulk_write(operations)
-        if matched + upserted == len(operations):
-            return [WriteOutcome.APPLIED] * len(batch)
-        # Some transition found its request further along: find out which.
-        current = await self._read_states([t.request_id for t in batch])
-        return [
-            WriteOutcome.APPLIED
-            if current.get(t.request_id) is t.state
-            else WriteOutcome.SUPERSEDED
-            for t in batch
+    async def _apply(self, batch: list[_Transition]) -> list[WriteOutcome]:
+        """One unordered bulk of conditional upserts, then the users' open entries."""
+        refused = await write_unordered(self._requests, [t.operation for t in batch])
+        if refused:
+            # A refusal is final unless it lost a race with the gateway's insert: then
+            # the document exists now, and the same write matches it.
+            again = sorted(refused)
+            still = await write_unordered(self._requests, [batch[i].operation for i in again])
+            refused = {again[i] for i in still}
+        outcomes = [
+            WriteOutcome.SUPERSEDED if i in refused else WriteOutcome.APPLIED
+            for i in range(len(batch))
         ]
-
-    async def _apply_checked(self, batch: list[_Transition]) -> list[WriteOutcome]:
-        """Read by ``_id``, check here, write by ``_id`` (FerretDB's fast path)."""
-        current = await self._read_states([t.request_id for t in batch])
-        outcomes, operations = [], []
-        for t in batch:
-            if not can_transition(current.get(t.request_id), t.state):
-                outcomes.append(WriteOutcome.SUPERSEDED)
-                continue
-            current[t.request_id] = t.state
-            operations.append(
-                UpdateOne({"_id": t.request_id}, t.update(), upsert=t.materialise is not None)
-            )
-            outcomes.append(WriteOutcome.APPLIED)
-        await self._bulk_write(operations)
+        entries = [t.queue_entry(o) for t, o in zip(batch, outcomes, strict=True)]
+        await self._write_queues(
+            [e for e in entries if isinstance(e, OpenEntry)],
+            [e for e in entries if isinstance(e, ClosedEntry)],
+        )
         return outcomes
 
-    async def _read_states(self, request_ids: list[str]) -> dict[str, RequestState]:
-        """Each request's current state, one ``_id`` lookup per request, concurrently."""
-        unique = list(dict.fromkeys(request_ids))
-        documents = await asyncio.gather(
-            *(self._collection.find_one({"_id": i}, {"state": 1}) for i in unique)
-        )
-        return {
-            i: RequestState(doc["state"])
-            for i, doc in zip(unique, documents, strict=True)
-            if doc is not None and "state" in doc
-        }
+    async def _write_queues(self, opened: list[OpenEntry], closed: list[ClosedEntry]) -> None:
+        operations = queue_operations(opened, closed)
+        refused = await write_unordered(self._queues, operations)
+        if refused:
+            # Two first upserts of one user's document raced; the second now matches.
+            again = [operations[i] for i in sorted(refused)]
+            if await write_unordered(self._queues, again):
+                raise PyMongoError("user queue upserts collided twice")
 
 
 def _log_writer_death(task: asyncio.Task[None]) -> None:

@@ -88,7 +88,7 @@ class TracedStatusStore(StatusStore):
 
     async def finish(
         self,
-        request_id: str,
+        message: RequestMessage,
         state: RequestState,
         result_json: str | None = None,
         error: dict[str, str] | None = None,
@@ -96,6 +96,6 @@ class TracedStatusStore(StatusStore):
     ) -> WriteOutcome:
         """`StatusStore.finish` in a span."""
         with tracer().start_as_current_span(f"status write {state.value}") as span:
-            outcome = await super().finish(request_id, state, result_json, error, finished_at)
+            outcome = await super().finish(message, state, result_json, error, finished_at)
             span.set_attribute("lanes.write.outcome", outcome.value)
             return outcome

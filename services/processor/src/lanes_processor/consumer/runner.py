@@ -186,7 +186,7 @@ class RequestRunner:
     ) -> None:
         finished_at = utc_now()
         await self._store.finish(
-            message.id, state, result_json=result_json, error=error, finished_at=finished_at
+            message, state, result_json=result_json, error=error, finished_at=finished_at
         )
         metrics.FINISHED.labels(self._type_label(message), state.value).inc()
         metrics.END_TO_END_SECONDS.labels(self._type_label(message)).observe(

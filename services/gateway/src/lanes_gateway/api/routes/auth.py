@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
+from lanes_common.tokens import InvalidTokenError
 from lanes_gateway.api.problems import problem_responses
 from lanes_gateway.deps import Resources
 
@@ -42,11 +43,27 @@ async def forward_to_auth(
     return Response(answer.body, status_code=answer.status, headers=answer.headers)
 
 
+async def remember_deleted_account(request: Request, resources: Resources) -> None:
+    """Auth deleted the bearer's account: refuse its tokens here at once, not after the cache."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer":
+        return
+    try:
+        claims = await resources.token_verifier.verify(token.strip())
+    except InvalidTokenError:
+        return  # auth accepted it; whatever this gateway thinks, other checks still apply
+    resources.deleted_users.mark_deleted(claims.subject)
+
+
 def _proxy(name: str, summary: str, success: int, method: str = "POST") -> None:
     path = f"/{name}"
+    deletes_account = method == "DELETE" and name == "me"
 
     async def endpoint(request: Request, resources: Resources) -> Response:
-        return await forward_to_auth(request, resources, f"{router.prefix}{path}", method)
+        response = await forward_to_auth(request, resources, f"{router.prefix}{path}", method)
+        if deletes_account and response.status_code == success:
+            await remember_deleted_account(request, resources)
+        return response
 
     answered: dict[str, Any] = {"description": "Auth's success answer, passed through."}
     if success != 204:

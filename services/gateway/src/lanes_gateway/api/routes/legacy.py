@@ -99,7 +99,7 @@ async def legacy_enqueue(
     await resources.quota.reserve(user.subject)
     message = await enqueue_request(
         resources.producer,
-        resources.store,
+        resources.inserts,
         resources.settings.requests_topic,
         user.subject,
         LEGACY_REQUEST_TYPE,
@@ -111,4 +111,5 @@ async def legacy_enqueue(
 @router.get("/status", responses=problem_responses(401, 503))
 async def legacy_status(user: CurrentUser, resources: Resources) -> LegacyQueueStatus:
     """Whether the caller has pending requests (seed API; use `GET /v1/queue`)."""
-    return legacy_queue_status(await resources.store.count_open(user.subject))
+    queue = await resources.store.user_queue(user.subject)
+    return legacy_queue_status(queue.open_count)

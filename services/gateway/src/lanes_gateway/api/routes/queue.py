@@ -16,6 +16,6 @@ router = APIRouter(prefix="/v1/queue", tags=["queue"])
 @router.get("", responses=problem_responses(401, 503))
 async def read_queue(user: CurrentUser, resources: Resources) -> QueueSummary:
     """Counts per state, how many are pending, and how long the oldest queued one has waited."""
-    counts = await resources.store.count_by_state(user.subject)
-    oldest = await resources.store.oldest_queued_at(user.subject)
-    return queue_summary(counts, oldest, utc_now())
+    queue = await resources.store.user_queue(user.subject)
+    finished = await resources.store.count_finished_by_state(user.subject)
+    return queue_summary(queue, finished, utc_now())

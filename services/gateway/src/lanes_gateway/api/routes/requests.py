@@ -97,7 +97,7 @@ async def create_request(
         await resources.quota.reserve(user.subject)
         message = await enqueue_request(
             resources.producer,
-            resources.store,
+            resources.inserts,
             resources.settings.requests_topic,
             user.subject,
             body.type,
@@ -132,8 +132,8 @@ async def read_request(request_id: str, user: CurrentUser, resources: Resources)
     document = await _find_own_request(resources, request_id, user.subject)
     position = None
     if document.get("state") == RequestState.QUEUED and document.get("offset") is not None:
-        before = await resources.store.count_open_before(user.subject, int(document["offset"]))
-        position = queue_position(before)
+        queue = await resources.store.user_queue(user.subject)
+        position = queue_position(queue.open_before(int(document["offset"])))
     return request_view(document, position)
 
 
@@ -152,13 +152,13 @@ async def cancel_request(request_id: str, user: CurrentUser, resources: Resource
 
     Cancelling a cancelled request again answers it unchanged.
     """
+    if not _REQUEST_ID.match(request_id):
+        raise RequestNotFoundError(request_id)
+    cancelled = await resources.store.cancel_queued(request_id, user.subject, utc_now())
+    if cancelled is not None:
+        resources.quota.forget(user.subject)
+        return request_view(cancelled, None)
     document = await _find_own_request(resources, request_id, user.subject)
-    if document.get("state") == RequestState.QUEUED:
-        if await resources.store.cancel_queued(request_id, utc_now()):
-            resources.quota.forget(user.subject)
-        # Read back rather than trust the update: on FerretDB the processor may have
-        # started the request between the check and the write.
-        document = await _find_own_request(resources, request_id, user.subject)
     state = RequestState(document["state"])
     if state is not RequestState.CANCELLED:
         raise RequestNotCancellableError(state.value)
