@@ -12,6 +12,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -22,7 +23,6 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
-from lanes_common.documents import REQUESTS_COLLECTION
 from lanes_common.kafka import AsyncProducer, producer_config
 from lanes_common.messages import KafkaHeaders
 from lanes_common.mongo import create_mongo_client
@@ -48,7 +48,7 @@ async def processor(stack: Any) -> AsyncIterator[None]:
     env = stack.env()
     mongo = create_mongo_client(stack.mongo_uri)
     producer = AsyncProducer(producer_config(stack.kafka_bootstrap_servers, "trace-test"))
-    store = TracedStatusStore(mongo[env["LANES_MONGO_DATABASE"]][REQUESTS_COLLECTION])
+    store = TracedStatusStore(mongo[env["LANES_MONGO_DATABASE"]], timedelta(days=7))
     runner = RequestRunner(
         traced_handlers(load_handlers()),
         store,

@@ -42,12 +42,13 @@ class MemoryStore:
 
     async def finish(
         self,
-        request_id: str,
+        message: RequestMessage,
         state: RequestState,
         result_json: str | None = None,
         error: dict[str, str] | None = None,
         finished_at: datetime | None = None,
     ) -> WriteOutcome:
+        request_id = message.id
         outcome = self._move(request_id, state)
         if outcome is WriteOutcome.APPLIED:
             self.finished[request_id] = (state, result_json, error)
