@@ -1,4 +1,4 @@
-"""``make bench``: accept, drain, scaling, head-of-line, noisy neighbour and memory, in one run.
+"""``make bench``: accept, drain, scaling, head-of-line, noisy neighbour, history and memory.
 
     make bench                         # or: uv run python -m bench [--quick]
 
@@ -31,12 +31,21 @@ from lanes_devstack.process import free_port
 logger = logging.getLogger("bench")
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-PHASES = ("store", "accept", "drain", "scaling", "head_of_line", "noisy_neighbour")
+PHASES = ("store", "accept", "drain", "scaling", "head_of_line", "noisy_neighbour", "history")
 
 
 async def run_all(settings: Settings, phases: Sequence[str]) -> Path:
     """Start the servers, run the phases, write and print the results."""
-    from bench import accept, drain, head_of_line, noisy_neighbour, report, scaling, store_bound
+    from bench import (
+        accept,
+        drain,
+        head_of_line,
+        history,
+        noisy_neighbour,
+        report,
+        scaling,
+        store_bound,
+    )
 
     started = datetime.now(UTC)
     out_dir = RESULTS_DIR / started.strftime("%Y%m%dT%H%M%SZ")
@@ -75,6 +84,10 @@ async def run_all(settings: Settings, phases: Sequence[str]) -> Path:
                 results["noisy_neighbour"] = await noisy_neighbour.run_noisy_neighbour(
                     infra, settings, log_dir, rss
                 )
+            if "history" in phases:
+                results["history"] = await history.run_history(
+                    infra, settings, work_dir, log_dir, rss
+                )
             rss.sample()
         finally:
             await asyncio.to_thread(infra.stop)
@@ -109,7 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _interrupt)
     from bench.wrk import WrkNotFoundError, locate_wrk
 
-    if "accept" in phases:
+    if "accept" in phases or "history" in phases:
         try:
             locate_wrk()
         except WrkNotFoundError as exc:

@@ -53,6 +53,11 @@ class Burst:
     p99_ms: float
 
 
+def user_id(n: int) -> str:
+    """The ``n``-th user of a burst."""
+    return f"user-{n:04d}"
+
+
 def burst_messages(
     count: int, users: int, request_type: str, payload: Callable[[int], Any]
 ) -> list[RequestMessage]:
@@ -60,7 +65,7 @@ def burst_messages(
     return [
         RequestMessage(
             id=new_request_id(),
-            user_id=f"user-{n % users:04d}",
+            user_id=user_id(n % users),
             type=request_type,
             payload=payload(n),
             enqueued_at=utc_now(),
@@ -82,12 +87,14 @@ async def measure_burst(
     """Throughput and latency of a finished burst, from its status documents."""
     mongo = create_mongo_client(infra.mongo_uri)
     try:
-        wanted = {m.id for m in messages}
+        wanted = [m.id for m in messages]
         fields = {"finished_at": 1, "enqueued_at": 1, "state": 1}
+        # By _id: a store seeded with history must not be scanned to measure a burst.
         docs = {
             d["_id"]: d
-            async for d in mongo[database][REQUESTS_COLLECTION].find({}, fields)
-            if d["_id"] in wanted
+            async for d in mongo[database][REQUESTS_COLLECTION].find(
+                {"_id": {"$in": wanted}}, fields
+            )
         }
     finally:
         await mongo.close()

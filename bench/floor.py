@@ -2,9 +2,9 @@
 
 No lanes, retries, transitions or telemetry: confluent-kafka consumes a batch,
 each record becomes the ``succeeded`` document the processor would end with
-(``echo``'s result), and the batch is upserted by ``_id`` in ordered chunks of
-32 (the size FerretDB digests, as the processor's writes), then the offsets
-are committed. ``python -m bench.floor --help``; stops on SIGTERM. After each
+(``echo``'s result), and the batch is upserted by ``_id`` in one unordered
+``bulk_write`` (as the processor sends its batches), then the offsets are
+committed. ``python -m bench.floor --help``; stops on SIGTERM. After each
 batch it writes the count written so far to ``--progress-file``.
 """
 
@@ -22,7 +22,6 @@ from pymongo import MongoClient, UpdateOne
 
 from lanes_common.documents import REQUESTS_COLLECTION, encode_json_value
 
-CHUNK = 32
 BATCH = 500
 
 
@@ -90,8 +89,7 @@ def main() -> None:
                 operations.append(
                     UpdateOne({"_id": document["_id"]}, {"$set": document}, upsert=True)
                 )
-            for start in range(0, len(operations), CHUNK):
-                collection.bulk_write(operations[start : start + CHUNK], ordered=True)
+            collection.bulk_write(operations, ordered=False)
             consumer.commit(asynchronous=True)
             written += len(messages)
             progress.write_text(str(written))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import statistics
 import sys
 from collections.abc import Sequence
@@ -33,17 +35,18 @@ class Settings:
     scaling_sleep_ms: int
     scaling_replicas: tuple[int, ...]
     scaling_repetitions: int
+    scaling_in_flight: int
     head_of_line_repetitions: int
     noisy_repetitions: int
+    history_seeded: int
 
     @classmethod
     def create(cls, quick: bool) -> Settings:
         """The full run, or the quick one."""
         if quick:
-            return cls(True, 1, 3, 16, 8, 300, 4, 100, 300, 20, (1, 2, 4), 1, 1, 1)
-        # Sized so the whole run takes about a quarter of an hour on a busy 2-core box,
-        # where FerretDB drains a few dozen requests per second.
-        return cls(False, 3, 10, 16, 8, 1000, 4, 200, 600, 20, (1, 2, 4), 2, 2, 2)
+            return cls(True, 1, 3, 16, 8, 300, 4, 100, 300, 20, (1, 2, 4), 1, 4, 1, 1, 10_000)
+        # Sized so the whole run takes about half an hour on a busy 2-core box.
+        return cls(False, 3, 10, 16, 8, 2000, 4, 200, 1200, 20, (1, 2, 4), 2, 4, 2, 2, 100_000)
 
 
 def median(values: Sequence[float]) -> float:
@@ -63,6 +66,13 @@ async def register_and_login(auth_url: str, username: str) -> str:
         )
         login.raise_for_status()
         return str(login.json()["access_token"])
+
+
+def token_subject(token: str) -> str:
+    """The user id (``sub``) of an access token, read without verifying it (our own token)."""
+    payload = token.split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    return str(claims["sub"])
 
 
 async def start_python(

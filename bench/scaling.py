@@ -4,6 +4,11 @@ For each ordering and replica count: a fresh topic (as many partitions as the
 most replicas, so every replica can own one) and database, the replicas
 started and each owning partitions, a warm-up, then the bursts. Throughput as
 in the drain benchmark: the burst over first enqueue to last ``finished_at``.
+
+Each replica runs at most ``scaling_in_flight`` requests at once
+(``LANES_PROCESSOR_MAX_IN_FLIGHT``), so one replica is bounded by its own
+slots (in-flight / 20 ms), not by the shared store or CPU: what more
+replicas add is then what scaling out buys.
 """
 
 from __future__ import annotations
@@ -48,6 +53,7 @@ async def run_scaling(
         "requests_per_burst": settings.scaling_requests,
         "users": settings.drain_users,
         "partitions": partitions,
+        "in_flight_per_replica": settings.scaling_in_flight,
         "repetitions": settings.scaling_repetitions,
         "orderings": {},
     }
@@ -57,7 +63,13 @@ async def run_scaling(
             for replicas in settings.scaling_replicas:
                 rss.phase = f"scaling {ordering} x{replicas}"
                 drain = ProcessorDrain(
-                    infra, partitions, log_dir, {"LANES_PROCESSOR_ORDERING": ordering}
+                    infra,
+                    partitions,
+                    log_dir,
+                    {
+                        "LANES_PROCESSOR_ORDERING": ordering,
+                        "LANES_PROCESSOR_MAX_IN_FLIGHT": str(settings.scaling_in_flight),
+                    },
                 )
                 await asyncio.to_thread(drain.start, replicas)
                 try:
