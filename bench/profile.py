@@ -2,9 +2,9 @@
 
     uv run python -m bench.profile [--seconds 20] [--only accept,drain]
 
-Starts its own Kafka and FerretDB, loads the gateway with wrk (as the accept
-benchmark does) and the processor with an ``echo`` burst (as the drain
-benchmark does), and records each with py-spy (``--idle`` off: CPU samples
+Starts its own Kafka and MongoDB-wire server, loads the gateway with wrk (as
+the accept benchmark does) and the processor with an ``echo`` burst (as the
+drain benchmark does), and records each with py-spy (``--idle`` off: CPU samples
 only, plus a second ``--idle`` profile for where time is waited). Writes
 speedscope JSON and a top-functions text table under
 ``bench/results/<UTC timestamp>/profiles/``. py-spy needs ptrace on the

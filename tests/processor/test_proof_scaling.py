@@ -39,6 +39,10 @@ SCALE_UP_WHEN_DONE = 0.2
 SCALE_DOWN_WHEN_DONE = 0.55
 RUN_DEADLINE = 600
 """Seconds for the whole run on a busy machine; a lost request shows sooner, as no progress."""
+IN_FLIGHT = 4
+MAX_SLEEP_MS = 200
+"""Each replica runs at most 4 requests of up to 200 ms at once: one replica needs ~30 s for
+the run, so the added replicas (which take seconds to start) join while most of it remains."""
 
 
 async def all_own_partitions(replicas: list[RunningService]) -> bool:
@@ -53,11 +57,19 @@ async def test_scaling_up_and_down_mid_run_loses_nothing_and_keeps_order(
 ) -> None:
     rng = random.Random(unique_name)
     names = ProofNames.fresh(unique_name)
-    with processor_fleet(infra, names, tmp_path / "logs", partitions=PARTITIONS) as fleet:
+    with processor_fleet(
+        infra,
+        names,
+        tmp_path / "logs",
+        partitions=PARTITIONS,
+        env={"LANES_PROCESSOR_MAX_IN_FLIGHT": str(IN_FLIGHT)},
+    ) as fleet:
         [first] = fleet.replicas
         async with StatusReader(infra.mongo_uri, names.database) as reader:
             async with RequestProducer(infra.kafka_bootstrap_servers, names.topic) as producer:
-                produced = await producer.produce(interleaved_sleeps(rng, USERS, REQUESTS))
+                produced = await producer.produce(
+                    interleaved_sleeps(rng, USERS, REQUESTS, MAX_SLEEP_MS)
+                )
             async with StatusWatcher(reader, [p.id for p in produced]) as watcher:
                 await watcher.wait_done(int(SCALE_UP_WHEN_DONE * REQUESTS), within=RUN_DEADLINE)
                 added = await asyncio.gather(fleet.add_in_background(), fleet.add_in_background())
