@@ -8,11 +8,12 @@ Revocation is a flag on the family, so it also covers a successor issued by
 a rotation that raced with the reuse.
 
 Spending is an insert into ``refresh_token_spends`` keyed by the token hash:
-a unique key is the one compare-and-set that MongoDB and FerretDB both make
-atomic (FerretDB's conditional updates are not, under concurrency).
+of any number of concurrent spends, the unique key lets exactly one insert,
+and the spend record stays to recognise a later reuse.
 
-Expired documents are purged by `RefreshTokenStore.purge_expired` (FerretDB
-has no TTL indexes).
+Expired documents are purged by `RefreshTokenStore.purge_expired` on a
+timer, the same deletion on every server (the embedded one has no TTL
+monitor).
 """
 
 from __future__ import annotations

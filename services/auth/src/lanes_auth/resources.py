@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import partial
 
 from pymongo import AsyncMongoClient
-from pymongo.errors import PyMongoError
 
 from lanes_auth.accounts import Accounts
 from lanes_auth.config import AuthSettings
@@ -30,6 +28,7 @@ from lanes_auth.users import UserStore
 from lanes_auth.verification import access_token_verifier
 from lanes_common.documents import DELETED_USERS_COLLECTION, USERS_COLLECTION
 from lanes_common.mongo import MongoDocument, create_mongo_client, retry_until_mongo_answers
+from lanes_common.periodic import running_periodically
 from lanes_common.tokens import TokenVerifier
 
 logger = logging.getLogger(__name__)
@@ -62,16 +61,11 @@ async def prepare_collections(
     await retry_until_mongo_answers(ensure_indexes, wait_seconds)
 
 
-async def purge_expired_forever(refresh_tokens: RefreshTokenStore) -> None:
-    """Delete expired refresh tokens periodically (FerretDB has no TTL indexes)."""
-    while True:
-        try:
-            purged = await refresh_tokens.purge_expired()
-            if purged:
-                logger.info("purged expired refresh tokens", extra={"count": purged})
-        except PyMongoError:
-            logger.warning("purging expired refresh tokens failed", exc_info=True)
-        await asyncio.sleep(_PURGE_INTERVAL_SECONDS)
+async def purge_expired_tokens(refresh_tokens: RefreshTokenStore) -> None:
+    """One round of deleting expired refresh tokens (run by `running_periodically`)."""
+    purged = await refresh_tokens.purge_expired()
+    if purged:
+        logger.info("purged expired refresh tokens", extra={"count": purged})
 
 
 @asynccontextmanager
@@ -108,12 +102,11 @@ async def open_resources(settings: AuthSettings, keys: KeyRing) -> AsyncIterator
             deletion=AccountDeletion(users, refresh_tokens, database[DELETED_USERS_COLLECTION]),
             token_verifier=access_token_verifier(keys, settings.jwt_issuer, settings.jwt_audience),
         )
-        purger = asyncio.create_task(purge_expired_forever(refresh_tokens))
-        try:
+        async with running_periodically(
+            "refresh-token-purge",
+            _PURGE_INTERVAL_SECONDS,
+            partial(purge_expired_tokens, refresh_tokens),
+        ):
             yield resources
-        finally:
-            purger.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await purger
     finally:
         await mongo.close()

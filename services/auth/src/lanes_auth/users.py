@@ -1,9 +1,9 @@
 """The ``users`` collection: accounts, unique by username and by email, case-insensitively.
 
 Uniqueness is enforced by unique indexes on lowercase copies of both names
-(``username_key``, ``email_key``): that works on MongoDB and on FerretDB,
-which has no collations. The indexes are sparse because an account may have
-only one of the two.
+(``username_key``, ``email_key``): plain unique indexes, which every
+MongoDB-wire server enforces (collations are not universal). The indexes are
+sparse because an account may have only one of the two.
 """
 
 from __future__ import annotations
@@ -124,7 +124,7 @@ class UserStore:
         try:
             await self._users.insert_one(doc)
         except DuplicateKeyError as exc:
-            # FerretDB's duplicate-key error does not say which index; ask the data.
+            # Not every server's duplicate-key error names its index; ask the data.
             field = await self.taken_field(username, email) or "username or email"
             raise UserExistsError(field) from exc
         return User.from_document(doc)
