@@ -8,11 +8,12 @@ import subprocess
 import sys
 
 import pytest
+from opentelemetry import trace
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.trace.export import ConsoleSpanExporter
 
 from lanes_common.errors import ConfigurationError
-from lanes_common.telemetry.tracing import exporter_names, span_exporters
+from lanes_common.telemetry.tracing import exporter_names, span_exporters, tracer
 
 
 @pytest.mark.parametrize(
@@ -84,3 +85,10 @@ def test_otel_service_name_wins_and_an_endpoint_adds_a_batch_exporter() -> None:
         {"OTEL_SERVICE_NAME": "edge", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9"}
     )
     assert configured == {"service": "edge", "processors": ["BatchSpanProcessor"]}
+
+
+def test_the_tracer_is_built_once_per_provider() -> None:
+    assert tracer() is tracer()
+    # Spans still go to whichever provider is installed (the session's, here).
+    with tracer().start_as_current_span("probe") as span:
+        assert span is trace.get_current_span()
