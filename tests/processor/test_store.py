@@ -124,6 +124,22 @@ async def test_a_lost_close_is_repaired_by_the_redelivery(
     assert await open_counts(database) == (0, 0)
 
 
+async def test_a_lost_close_is_repaired_by_the_periodic_pass(
+    store: StatusStore, database: AsyncDatabase[MongoDocument]
+) -> None:
+    """The same lost close, when the record is never run again: the gateway's pass closes it."""
+    finished, running = message(), message()
+    for m in (finished, running):
+        await store.begin_attempt(m, 0, 1, attempt=1)
+    await store.finish(finished, RequestState.SUCCEEDED, result_json="1")
+    stale = {f"open.{finished.id}": {"r": 1, "o": 1, "t": finished.enqueued_at}}
+    await database[USER_QUEUES_COLLECTION].update_one({"_id": "u1"}, {"$set": stale})
+
+    assert await RequestStore(database, RETENTION).close_finished_entries() == 1
+
+    assert set((await queue(database)).entries) == {running.id}
+
+
 async def test_a_cancelled_request_is_not_started(
     store: StatusStore, database: AsyncDatabase[MongoDocument]
 ) -> None:

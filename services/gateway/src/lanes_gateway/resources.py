@@ -64,10 +64,13 @@ async def prepare_request_store(store: RequestStore, wait_seconds: float) -> Non
 
 
 async def expire_requests(store: RequestStore) -> None:
-    """One round of retention: delete finished requests whose time is up."""
+    """One round of retention, and of closing open entries whose request finished."""
     expired = await store.expire_finished(utc_now())
     if expired:
         logger.info("expired finished requests", extra={"count": expired})
+    closed = await store.close_finished_entries()
+    if closed:
+        logger.warning("closed open entries of finished requests", extra={"count": closed})
 
 
 async def purge_claims(claims: IdempotencyClaims) -> None:

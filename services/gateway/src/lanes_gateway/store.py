@@ -17,8 +17,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from lanes_common.documents import REQUESTS_COLLECTION
 from lanes_common.messages import RequestMessage
-from lanes_common.mongo import MongoDocument
-from lanes_common.states import TERMINAL_STATES, RequestState
+from lanes_common.mongo import MongoDocument, write_unordered
+from lanes_common.states import TERMINAL_RANK, TERMINAL_STATES, RequestState
 from lanes_common.user_queues import (
     USER_QUEUES_COLLECTION,
     ClosedEntry,
@@ -178,3 +178,26 @@ class RequestStore:
         """
         result = await self._requests.delete_many({"expires_at": {"$lte": now}})
         return result.deleted_count
+
+    async def close_finished_entries(self) -> int:
+        """Drop open entries whose request is finished; returns how many went.
+
+        An entry outlives its request's end only if the close was lost (a
+        crash between the two writes) and the record was not run again
+        (the processor skips a redelivered record it knows is finished), so
+        a periodic pass makes the counts converge. Reads one queue document
+        and its open requests by ``_id`` per user; not on a request's path.
+        """
+        closed = 0
+        async for queue in self._queues.find({}, {"open": True}):
+            keys = list((queue.get("open") or {}).keys())
+            if not keys:
+                continue
+            finished = self._requests.find(
+                {"_id": {"$in": keys}, "state_rank": TERMINAL_RANK}, {"_id": True}
+            )
+            stale = [ClosedEntry(queue["_id"], doc["_id"]) async for doc in finished]
+            if stale:
+                await write_unordered(self._queues, queue_operations([], stale))
+                closed += len(stale)
+        return closed

@@ -1,5 +1,7 @@
 package dev.lanes.mongoserver;
 
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
@@ -29,8 +31,9 @@ import io.netty.channel.Channel;
  *   <li>a write command is committed to the H2 file before its reply is sent. H2's MVStore
  *       otherwise commits on a ~1 s timer, and a {@code kill -9} loses what it acknowledged
  *       since. MVStore commits are serialised, so concurrent writers share one commit.</li>
- *   <li>a query that names one {@code _id} (with any further conditions, as Lanes' conditional
- *       writes and owner-checked reads do) reads that one document. The stock server uses its
+ *   <li>a query that names its {@code _id}s ({@code _id: "x"} or {@code _id: {$in: [...]}}, with
+ *       any further conditions, as Lanes' conditional writes and owner-checked reads do) reads
+ *       those documents. The stock server uses its
  *       {@code _id} index only for a filter that is exactly {@code {_id: value}} and scans the
  *       whole collection for anything more, so such a write cost time in proportion to the
  *       collection (5/s at 50,000 documents, measured); MongoDB serves it from the index.</li>
@@ -148,16 +151,33 @@ public final class MongoWireServer {
         protected QueryResult queryDocuments(Document query, Document orderBy, int numberToSkip,
                                              int numberToReturn, int batchSize, Document fieldSelector) {
             String idField = getIdField();
-            Object id = idField == null ? null : query.get(idField);
-            // Strings only: documents are stored under their _id as is, and Lanes' ids are strings
-            // (a number's stored key may differ from the queried one, 1 vs 1.0).
-            if (id instanceof String && query.size() > 1) {
-                List<Object> positions = getDocument(id) == null ? List.of() : List.of(id);
-                // The whole query is still matched against that document.
+            List<Object> ids = idField == null || query.size() < 2 ? null : namedIds(query.get(idField));
+            if (ids != null) {
+                List<Object> positions = new ArrayList<>();
+                for (Object id : ids) {
+                    if (getDocument(id) != null) {
+                        positions.add(id);
+                    }
+                }
+                // The whole query is still matched against those documents.
                 return matchDocuments(query, positions, orderBy, numberToSkip, numberToReturn,
                     batchSize, fieldSelector);
             }
             return super.queryDocuments(query, orderBy, numberToSkip, numberToReturn, batchSize, fieldSelector);
+        }
+
+        /** The ids an {@code _id} condition names ({@code "x"} or {@code {$in: ["x", ...]}}), or
+         *  null for anything else. Strings only: documents are stored under their _id as is, and
+         *  Lanes' ids are strings (a number's stored key may differ from the queried one, 1 vs 1.0). */
+        private static List<Object> namedIds(Object condition) {
+            if (condition instanceof String) {
+                return List.of(condition);
+            }
+            if (condition instanceof Document doc && doc.size() == 1 && doc.get("$in") instanceof List<?> values
+                    && values.stream().allMatch(String.class::isInstance)) {
+                return new ArrayList<>(new LinkedHashSet<>(values));
+            }
+            return null;
         }
     }
 
