@@ -34,11 +34,22 @@ class ProduceError(LanesError):
     """Kafka did not acknowledge a record; the caller must not report it accepted."""
 
 
-def producer_config(bootstrap_servers: str, client_id: str) -> KafkaConfig:
+DELIVERY_TIMEOUT_MS = 30_000
+"""How long a producer keeps retrying one record before it reports failure."""
+
+
+def producer_config(
+    bootstrap_servers: str, client_id: str, delivery_timeout_ms: int = DELIVERY_TIMEOUT_MS
+) -> KafkaConfig:
     """Settings for a producer whose acknowledged records are never lost or reordered.
 
     Idempotence with ``acks=all`` keeps per-partition order across retries;
     ``murmur2_random`` puts a key on the same partition a Java client would.
+    When a partition's leader dies, librdkafka refreshes metadata and retries
+    on the new leader until ``delivery_timeout_ms`` has passed, then reports
+    the record failed: a leader election shorter than that only delays the
+    acknowledgement. With ``min.insync.replicas=2`` on the topic, ``acks=all``
+    means two brokers hold the record before it is acknowledged.
     """
     return {
         "bootstrap.servers": bootstrap_servers,
@@ -48,7 +59,10 @@ def producer_config(bootstrap_servers: str, client_id: str) -> KafkaConfig:
         "partitioner": "murmur2_random",
         "linger.ms": 5,
         "compression.type": "lz4",
-        "delivery.timeout.ms": 30_000,
+        "delivery.timeout.ms": delivery_timeout_ms,
+        # A produce request waits no longer than the record may: past the delivery
+        # timeout the answer would come too late to matter.
+        "request.timeout.ms": min(30_000, delivery_timeout_ms),
     }
 
 
@@ -135,12 +149,22 @@ def ensure_topics(
     topics: Iterable[str],
     partitions: int,
     replication_factor: int = 1,
+    min_insync_replicas: int = 1,
     timeout: float = 30.0,
 ) -> None:
-    """Create the topics that do not exist yet; existing ones are left as they are."""
+    """Create the topics that do not exist yet; existing ones are left as they are.
+
+    ``min_insync_replicas`` is how many copies an ``acks=all`` write needs
+    before Kafka acknowledges it (production: 2 of 3 replicas).
+    """
     admin = AdminClient({"bootstrap.servers": bootstrap_servers})
     new_topics = [
-        NewTopic(t, num_partitions=partitions, replication_factor=replication_factor)
+        NewTopic(
+            t,
+            num_partitions=partitions,
+            replication_factor=replication_factor,
+            config={"min.insync.replicas": str(min_insync_replicas)},
+        )
         for t in topics
     ]
     for topic, future in admin.create_topics(new_topics, request_timeout=timeout).items():

@@ -69,6 +69,7 @@ def run() -> None:
         kafka_port=_env_int("LANES_DEV_KAFKA_PORT", 9092),
         kafka_controller_port=_env_int("LANES_DEV_KAFKA_CONTROLLER_PORT", 9093),
         mongo_port=_env_int("LANES_DEV_MONGO_PORT", 27017),
+        kafka_brokers=_env_int("LANES_DEV_BROKERS", 1),
     )
     config = StackConfig(
         log_dir=base / "logs",
@@ -98,6 +99,8 @@ Lanes is running.
   auth:           http://127.0.0.1:{config.auth_port}
   processors:     {", ".join(f"http://127.0.0.1:{p}/metrics" for p in config.processor_ports)}
   Kafka:          {infra.kafka_bootstrap_servers}   MongoDB wire: {infra.mongo_uri}
+  topics:         replication factor {infra.durability.replication_factor}, \
+min.insync.replicas {infra.durability.min_insync_replicas}
   logs:           {config.log_dir}
 {_curl_example(gateway)}
 Press Ctrl-C to stop everything.""")

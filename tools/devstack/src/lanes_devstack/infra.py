@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lanes_common.kafka import ensure_topics
+from lanes_devstack.kafka_cluster import KafkaCluster, TopicDurability, durability_for
 from lanes_devstack.servers import KafkaServer, MongoWireServer
 
 
@@ -17,12 +18,20 @@ class LocalInfra:
     kafka_port: int
     kafka_controller_port: int
     mongo_port: int
-    kafka: KafkaServer = field(init=False)
+    kafka_brokers: int = 1
+    """1, or 3 for a replicated cluster (nodes at ``kafka_port`` + 0, 100, 200)."""
+    kafka: KafkaServer | KafkaCluster = field(init=False)
+    durability: TopicDurability = field(init=False)
     mongo: MongoWireServer = field(init=False)
 
     def __post_init__(self) -> None:
-        self.kafka = KafkaServer(
-            self.kafka_port, self.kafka_controller_port, self.data_dir / "kafka"
+        self.durability = durability_for(self.kafka_brokers)
+        self.kafka = (
+            KafkaServer(self.kafka_port, self.kafka_controller_port, self.data_dir / "kafka")
+            if self.kafka_brokers == 1
+            else KafkaCluster.on_ports(
+                self.kafka_port, self.kafka_controller_port, self.data_dir / "kafka-cluster"
+            )
         )
         self.mongo = MongoWireServer(self.mongo_port, self.data_dir / "mongo")
 
@@ -46,8 +55,14 @@ class LocalInfra:
             raise
 
     def create_topics(self, topics: list[str], partitions: int) -> None:
-        """Create the given topics with ``partitions`` partitions each."""
-        ensure_topics(self.kafka_bootstrap_servers, topics, partitions)
+        """Create the given topics with ``partitions`` partitions each, replicated as configured."""
+        ensure_topics(
+            self.kafka_bootstrap_servers,
+            topics,
+            partitions,
+            self.durability.replication_factor,
+            self.durability.min_insync_replicas,
+        )
 
     def stop(self) -> None:
         """Stop both servers."""

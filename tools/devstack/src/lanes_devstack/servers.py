@@ -58,8 +58,15 @@ def _kafka_properties(port: int, controller_port: int, data_dir: Path) -> str:
     )
 
 
+def new_cluster_id() -> str:
+    """A fresh KRaft cluster id (URL-safe base64 of 16 random bytes)."""
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+
+
 class KafkaServer:
     """An Apache Kafka 4.x broker in KRaft mode, run from its Maven Central jars."""
+
+    heap = KAFKA_HEAP
 
     def __init__(self, port: int, controller_port: int, data_dir: Path) -> None:
         self.port = port
@@ -78,12 +85,12 @@ class KafkaServer:
         classpath = f"{ensure_kafka()}/*"
         self.data_dir.mkdir(parents=True, exist_ok=True)
         config = self.data_dir / "server.properties"
-        config.write_text(_kafka_properties(self.port, self.controller_port, self.data_dir))
+        config.write_text(self.properties())
         if not (self.data_dir / "logs" / "meta.properties").exists():
             self._format_storage(java, classpath, config)
         self.process = ManagedProcess(
             "kafka",
-            [java, KAFKA_HEAP, "-XX:+UseSerialGC", "-cp", classpath, "kafka.Kafka", str(config)],
+            [java, self.heap, "-XX:+UseSerialGC", "-cp", classpath, "kafka.Kafka", str(config)],
             self.data_dir / "kafka.log",
         )
         self.process.start()
@@ -93,8 +100,16 @@ class KafkaServer:
             "answering metadata",
         )
 
+    def properties(self) -> str:
+        """The broker's ``server.properties``: one combined broker and controller."""
+        return _kafka_properties(self.port, self.controller_port, self.data_dir)
+
+    def format_options(self) -> list[str]:
+        """How ``StorageTool format`` starts fresh storage: a controller quorum of one."""
+        # One argument: a URL-safe base64 id may start with "-".
+        return ["--standalone", f"--cluster-id={new_cluster_id()}"]
+
     def _format_storage(self, java: str, classpath: str, config: Path) -> None:
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
         result = subprocess.run(
             [
                 java,
@@ -102,9 +117,7 @@ class KafkaServer:
                 classpath,
                 "kafka.tools.StorageTool",
                 "format",
-                "--standalone",
-                # One argument: a URL-safe base64 id may start with "-".
-                f"--cluster-id={cluster_id}",
+                *self.format_options(),
                 "-c",
                 str(config),
             ],

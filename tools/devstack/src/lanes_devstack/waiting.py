@@ -35,3 +35,15 @@ async def eventually(
         if time.monotonic() > deadline:
             raise ConditionTimeoutError(f"{what}: not true within {timeout:.0f}s (last: {value!r})")
         await asyncio.sleep(interval)
+
+
+def wait_until(ready: Callable[[], bool], timeout: float, what: str) -> None:
+    """Call ``ready`` until it is true; `ConditionTimeoutError` naming ``what`` at the deadline.
+
+    The blocking twin of `eventually`, for code that runs off any event loop.
+    """
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if time.monotonic() > deadline:
+            raise ConditionTimeoutError(f"{what}: not true within {timeout:.0f}s")
+        time.sleep(POLL_INTERVAL_SECONDS * 4)
