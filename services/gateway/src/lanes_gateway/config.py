@@ -18,6 +18,10 @@ class GatewaySettings(LanesSettings):
     max_queued_per_user: int = Field(default=1000, ge=1)
     # How long an Idempotency-Key names the request it first accepted.
     idempotency_key_ttl_seconds: int = Field(default=86_400, ge=60)
+    # How long an enqueue waits for Kafka's acks=all (retrying across a leader election)
+    # before it answers 503. Below the idempotency claim's 60 s lease, so a retry with
+    # the same key can take the claim over once the first attempt has given up.
+    enqueue_timeout_seconds: float = Field(default=30.0, ge=1, le=50)
     # How long a repeat waits for the first request with its key to be accepted, then 409.
     idempotency_wait_seconds: float = Field(default=10.0, gt=0, le=60)
     # How long "this account is not deleted" is trusted before asking the store again.

@@ -104,7 +104,11 @@ async def open_resources(settings: GatewaySettings) -> AsyncIterator[GatewayReso
         inserts = await stack.enter_async_context(QueuedInserts(database).running())
 
         producer = TracedProducer(
-            producer_config(settings.kafka_bootstrap_servers, client_id="lanes-gateway")
+            producer_config(
+                settings.kafka_bootstrap_servers,
+                client_id="lanes-gateway",
+                delivery_timeout_ms=int(settings.enqueue_timeout_seconds * 1000),
+            )
         )
         stack.push_async_callback(producer.close)
 
