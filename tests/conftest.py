@@ -88,8 +88,14 @@ StackFactory = Callable[..., LanesStack]
 
 
 @pytest.fixture
+def stack_infra(infra: IntegrationInfra) -> IntegrationInfra:
+    """The servers `lanes_stack` runs Lanes on (tests/kafka_faults: a three-broker cluster)."""
+    return infra
+
+
+@pytest.fixture
 def lanes_stack(
-    infra: IntegrationInfra, unique_name: str, tmp_path: Path
+    stack_infra: IntegrationInfra, unique_name: str, tmp_path: Path
 ) -> Iterator[StackFactory]:
     """Start all of Lanes (auth, gateway, processors) as real processes on the real servers.
 
@@ -115,8 +121,8 @@ def lanes_stack(
             group_id=f"{unique_name}-processor",
             extra_env={"LANES_LOG_FORMAT": "json", **(env or {})},
         )
-        infra.create_topics([config.requests_topic, config.dead_letter_topic], partitions)
-        stack = LanesStack(config, infra.kafka_bootstrap_servers, infra.mongo_uri)
+        stack_infra.create_topics([config.requests_topic, config.dead_letter_topic], partitions)
+        stack = LanesStack(config, stack_infra.kafka_bootstrap_servers, stack_infra.mongo_uri)
         started.append(stack)
         stack.start()
         return stack
