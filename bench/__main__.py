@@ -1,4 +1,4 @@
-"""``make bench``: accept, drain, scaling, head-of-line, noisy neighbour, history and memory.
+"""``make bench``: every phase below (broker failover on its own cluster) and memory.
 
     make bench                         # or: uv run python -m bench [--quick]
 
@@ -31,13 +31,23 @@ from lanes_devstack.process import free_port
 logger = logging.getLogger("bench")
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-PHASES = ("store", "accept", "drain", "scaling", "head_of_line", "noisy_neighbour", "history")
+PHASES = (
+    "store",
+    "accept",
+    "drain",
+    "scaling",
+    "head_of_line",
+    "noisy_neighbour",
+    "history",
+    "broker_failover",
+)
 
 
 async def run_all(settings: Settings, phases: Sequence[str]) -> Path:
     """Start the servers, run the phases, write and print the results."""
     from bench import (
         accept,
+        broker_failover,
         drain,
         head_of_line,
         history,
@@ -86,6 +96,10 @@ async def run_all(settings: Settings, phases: Sequence[str]) -> Path:
                 )
             if "history" in phases:
                 results["history"] = await history.run_history(
+                    infra, settings, work_dir, log_dir, rss
+                )
+            if "broker_failover" in phases:
+                results["broker_failover"] = await broker_failover.run_broker_failover(
                     infra, settings, work_dir, log_dir, rss
                 )
             rss.sample()

@@ -185,6 +185,32 @@ def store_table(store: dict[str, Any]) -> list[str]:
     return [*lines, ""]
 
 
+def broker_failover_table(failover: dict[str, Any]) -> list[str]:
+    """Accepting through a leader election, next to the same run without one."""
+    base, fail = failover["baseline"], failover["failover"]
+    lines = [
+        f"### Broker failover ({failover['clients']} closed-loop clients, 3 brokers, RF 3, "
+        f"min ISR 2; a {failover['window_s']:.0f} s window from the kill, "
+        f"median of {failover['repetitions']})",
+        "",
+        "| run | 202/s | p99 (ms) | max (ms) | not 202 |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for label, r in (("no kill", base), ("leader killed", fail)):
+        lines.append(
+            f"| {label} | {r['accepted_per_s']:.1f} | {r['p99_ms']:.1f} | {r['max_ms']:.1f} "
+            f"| {r['not_202']:.0f} |"
+        )
+    lines += [
+        "",
+        f"Kill to new leaders in metadata: {fail['election_s']:.1f} s; kill to the first 202 "
+        f"on a partition the dead broker led: {fail['kill_to_first_202_moved_s']:.1f} s "
+        f"(on any partition: {fail['kill_to_first_202_s']:.2f} s).",
+        "",
+    ]
+    return lines
+
+
 def rss_table(peaks: dict[str, dict[str, float]]) -> list[str]:
     """Peak RSS per phase and server."""
     kinds = sorted({k for kinds in peaks.values() for k in kinds})
@@ -307,6 +333,8 @@ def write_report(results: dict[str, Any], out_dir: Path) -> str:
             "requests/s",
             out_dir / "history.png",
         )
+    if "broker_failover" in results:
+        lines += broker_failover_table(results["broker_failover"])
     lines += rss_table(results.get("peak_rss_mib", {}))
     markdown = "\n".join(lines)
     (out_dir / "results.md").write_text(markdown)
