@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from lanes_devstack.kafka_cluster import REPLICATED, durability_for
+from lanes_devstack.kafka_cluster import REPLICATED
 
 from .kustomize import Manifest
 from .manifests import container_env, containers, one
@@ -49,8 +49,3 @@ def test_compose_names_the_replicated_values_for_three_brokers() -> None:
     assert re.search(rf"#.*{rf}", text), "compose's comment must name the production RF"
     assert re.search(rf"#.*{isr}", text), "compose's comment must name the production min ISR"
 
-
-def test_devstack_durability_follows_the_broker_count() -> None:
-    """One broker: one copy; three: production's values."""
-    assert durability_for(1).replication_factor == durability_for(1).min_insync_replicas == 1
-    assert durability_for(3) == REPLICATED
