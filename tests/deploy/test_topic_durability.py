@@ -48,4 +48,3 @@ def test_compose_names_the_replicated_values_for_three_brokers() -> None:
     isr = rf"TOPIC_MIN_INSYNC_REPLICAS={REPLICATED.min_insync_replicas}\b"
     assert re.search(rf"#.*{rf}", text), "compose's comment must name the production RF"
     assert re.search(rf"#.*{isr}", text), "compose's comment must name the production min ISR"
-
