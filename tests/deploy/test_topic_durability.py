@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from lanes_devstack.kafka_cluster import REPLICATED
 
 from .kustomize import Manifest
@@ -31,6 +33,7 @@ def test_k8s_base_defaults_are_the_replicated_durability() -> None:
     assert int(topics["TOPIC_MIN_INSYNC_REPLICAS"]) == REPLICATED.min_insync_replicas
 
 
+@pytest.mark.integration  # kustomize renders the overlay
 def test_prod_topics_job_creates_the_replicated_durability(
     overlays: dict[str, list[Manifest]],
 ) -> None:
