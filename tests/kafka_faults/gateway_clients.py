@@ -1,22 +1,34 @@
 """Clients of the gateway that keep enqueueing through broker failures, and what they were told.
 
-Every enqueue carries an ``Idempotency-Key``. A ``503`` must come with
+Every enqueue carries an ``Idempotency-Key``. A ``503``, and a ``409``
+saying the key's first request is still being accepted, must come with
 ``Retry-After``; the client waits that long (as the API tells clients to)
 and sends the same key again, until it gets its ``202``. Each answer is
-kept, with when it was sent and answered, for the proofs to judge.
+kept, with when it was sent and answered, for the proofs to judge; a 503
+says whether Kafka refused (the proofs' subject) or the status store did
+(the shared machine's MongoDB-wire server may stall under load).
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from lanes_common.settings import LanesSettings
 
 PASSWORD = "correct-horse-battery"
+DEFAULTS = LanesSettings()
+"""The stack runs with the default issuer and audience."""
 SIGNUPS_AT_ONCE = 4
 """argon2 is deliberately slow: a few sign-ups at a time, as real users arrive."""
 
@@ -37,6 +49,55 @@ async def sign_up(client: httpx.AsyncClient, usernames: Sequence[str]) -> list[s
     return list(await asyncio.gather(*(one(u) for u in usernames)))
 
 
+class TokenMinter:
+    """Access tokens signed with the key auth itself signs with, for users never signed up.
+
+    argon2 makes a sign-up cost a deliberate fraction of a CPU second: a hundred
+    of them take minutes on a shared 2-core machine, and these proofs are about
+    Kafka, not logins (tests/auth and tests/e2e prove those). The key is put in
+    auth's key folder before auth starts, as tests/gateway do; the gateway
+    verifies the tokens against auth's JWKS like any other.
+    """
+
+    def __init__(self, keys_dir: Path) -> None:
+        """Write a fresh signing key into ``keys_dir`` (auth's ``LANES_AUTH_KEYS_DIR``)."""
+        keys_dir.mkdir(parents=True, exist_ok=True)
+        self._key = Ed25519PrivateKey.generate()
+        path = keys_dir / "signing.pem"
+        path.write_bytes(
+            self._key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+        path.chmod(0o600)  # auth warns about private keys other users can read
+
+    async def tokens(self, auth_url: str, count: int, lifetime: int = 3600) -> list[str]:
+        """``count`` tokens for fresh user ids, with auth's issuer, audience and key id."""
+        async with httpx.AsyncClient(base_url=auth_url, timeout=10) as http:
+            kid = (await http.get("/.well-known/jwks.json")).json()["keys"][0]["kid"]
+        now = int(time.time())
+        return [
+            jwt.encode(
+                {
+                    "sub": str(uuid.uuid4()),
+                    "username": None,
+                    "iss": DEFAULTS.jwt_issuer,
+                    "aud": DEFAULTS.jwt_audience,
+                    "iat": now,
+                    "nbf": now,
+                    "exp": now + lifetime,
+                    "jti": uuid.uuid4().hex,
+                },
+                self._key,
+                algorithm="EdDSA",
+                headers={"kid": kid},
+            )
+            for _ in range(count)
+        ]
+
+
 @dataclass(frozen=True)
 class Answer:
     """One HTTP answer to one enqueue attempt."""
@@ -47,6 +108,12 @@ class Answer:
     answered_at: float
     request_id: str | None
     retry_after: str | None
+    detail: str = ""
+
+    @property
+    def kafka_refused(self) -> bool:
+        """A 503 because Kafka did not acknowledge (the gateway's enqueue error)."""
+        return self.status == 503 and "request queue" in self.detail
 
     @property
     def seconds(self) -> float:
@@ -67,7 +134,8 @@ class UserClient:
     async def enqueue(self, key: str, body: dict[str, Any], give_up_after: float) -> str:
         """Send ``body`` with ``key`` until it is accepted; return the request id.
 
-        A 503 must say when to retry; any other refusal fails the proof.
+        A 503 (or a 409 "in progress") must say when to retry; any other
+        answer fails the proof.
         """
         deadline = time.monotonic() + give_up_after
         headers = {"authorization": f"Bearer {self.token}", "idempotency-key": key}
@@ -75,31 +143,36 @@ class UserClient:
             sent = time.monotonic()
             response = await self.http.post("/v1/requests", json=body, headers=headers)
             accepted = response.status_code == 202
+            body = response.json()
             answer = Answer(
                 key,
                 response.status_code,
                 sent,
                 time.monotonic(),
-                response.json()["id"] if accepted else None,
+                body["id"] if accepted else None,
                 response.headers.get("retry-after"),
+                "" if accepted else str(body.get("detail", "")),
             )
             self.answers.append(answer)
             if accepted:
                 assert answer.request_id is not None
                 self.accepted.append(answer.request_id)
                 return answer.request_id
-            assert response.status_code == 503, f"{key}: {response.status_code} {response.text}"
+            retryable = response.status_code == 503 or (
+                response.status_code == 409 and body.get("code") == "idempotency_key_in_progress"
+            )
+            assert retryable, f"{key}: {response.status_code} {response.text}"
             assert answer.retry_after is not None and answer.retry_after.isdigit(), (
                 f"{key}: 503 without a usable Retry-After: {response.headers}"
             )
-            assert time.monotonic() < deadline, f"{key}: still 503 after {give_up_after:.0f}s"
+            assert time.monotonic() < deadline, f"{key}: still refused after {give_up_after:.0f}s"
             # The client honours Retry-After, as the API documents it should.
             await asyncio.sleep(int(answer.retry_after))
 
     @property
     def refusals(self) -> list[Answer]:
-        """The 503s this user was answered."""
-        return [a for a in self.answers if a.status == 503]
+        """The 503s this user was answered because Kafka did not acknowledge."""
+        return [a for a in self.answers if a.kafka_refused]
 
 
 def user_requests(user: int, count: int) -> list[tuple[str, dict[str, Any]]]:

@@ -20,6 +20,7 @@ import itertools
 import logging
 import time
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -31,7 +32,7 @@ from lanes_devstack.kafka_topology import busiest_leader, partition_states, wait
 from lanes_devstack.process import free_port
 from lanes_devstack.services import start_service
 from lanes_devstack.waiting import eventually
-from tests.kafka_faults.gateway_clients import UserClient, sign_up, user_requests
+from tests.kafka_faults.gateway_clients import TokenMinter, UserClient, sign_up, user_requests
 from tests.processor.proof_support import StatusReader, read_whole_topic, replica_metric
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -52,8 +53,9 @@ RUN_DEADLINE = 300
 
 
 async def test_killed_leader_loses_nothing_acknowledged(
-    lanes_stack: Any, cluster: KafkaCluster, unique_name: str
+    lanes_stack: Any, cluster: KafkaCluster, unique_name: str, tmp_path: Path
 ) -> None:
+    minter = TokenMinter(tmp_path / "keys")
     stack = lanes_stack(processors=2, partitions=PARTITIONS)
     topic = stack.config.requests_topic
     bootstrap = cluster.bootstrap_servers
@@ -76,7 +78,9 @@ async def test_killed_leader_loses_nothing_acknowledged(
             httpx.AsyncClient(base_url=stack.gateway.url, timeout=60) as patient,
             httpx.AsyncClient(base_url=hasty_gateway.url, timeout=60) as hasty,
         ):
-            tokens = await sign_up(patient, [f"{unique_name}-{u}" for u in range(USERS)])
+            # One user signs up for real; the others' tokens are minted (argon2 is slow).
+            tokens = await sign_up(patient, [unique_name])
+            tokens += await minter.tokens(stack.auth.url, USERS - 1)
             clients = [
                 UserClient(token, patient if u % 2 == 0 else hasty)
                 for u, token in enumerate(tokens)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,7 +21,7 @@ import pytest
 
 from lanes_devstack.kafka_cluster import KafkaCluster
 from lanes_devstack.kafka_topology import busiest_leader
-from tests.kafka_faults.gateway_clients import UserClient, sign_up, user_requests
+from tests.kafka_faults.gateway_clients import TokenMinter, UserClient, sign_up, user_requests
 from tests.processor.proof_support import StatusReader, replica_metric
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -35,13 +36,16 @@ RESUME_DEADLINE = 120
 
 
 async def test_below_min_insync_replicas_refuses_then_resumes(
-    lanes_stack: Any, cluster: KafkaCluster, unique_name: str
+    lanes_stack: Any, cluster: KafkaCluster, unique_name: str, tmp_path: Path
 ) -> None:
+    minter = TokenMinter(tmp_path / "keys")
     stack = lanes_stack(
         processors=1, partitions=PARTITIONS, env={"LANES_ENQUEUE_TIMEOUT_SECONDS": ENQUEUE_TIMEOUT}
     )
     async with httpx.AsyncClient(base_url=stack.gateway.url, timeout=60) as http:
-        tokens = await sign_up(http, [f"{unique_name}-{u}" for u in range(USERS)])
+        # One user signs up for real; the others' tokens are minted (argon2 is slow).
+        tokens = await sign_up(http, [unique_name])
+        tokens += await minter.tokens(stack.auth.url, USERS - 1)
         clients = [UserClient(token, http) for token in tokens]
         plans = [user_requests(u, BEFORE + 1) for u in range(USERS)]
 
