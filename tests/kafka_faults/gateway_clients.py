@@ -143,15 +143,15 @@ class UserClient:
             sent = time.monotonic()
             response = await self.http.post("/v1/requests", json=body, headers=headers)
             accepted = response.status_code == 202
-            body = response.json()
+            answered = response.json()
             answer = Answer(
                 key,
                 response.status_code,
                 sent,
                 time.monotonic(),
-                body["id"] if accepted else None,
+                answered["id"] if accepted else None,
                 response.headers.get("retry-after"),
-                "" if accepted else str(body.get("detail", "")),
+                "" if accepted else str(answered.get("detail", "")),
             )
             self.answers.append(answer)
             if accepted:
@@ -159,7 +159,8 @@ class UserClient:
                 self.accepted.append(answer.request_id)
                 return answer.request_id
             retryable = response.status_code == 503 or (
-                response.status_code == 409 and body.get("code") == "idempotency_key_in_progress"
+                response.status_code == 409
+                and answered.get("code") == "idempotency_key_in_progress"
             )
             assert retryable, f"{key}: {response.status_code} {response.text}"
             assert answer.retry_after is not None and answer.retry_after.isdigit(), (
