@@ -52,6 +52,7 @@ ELECTION_DEADLINE = 60
 RUN_DEADLINE = 300
 
 
+@pytest.mark.timeout(2 * RUN_DEADLINE + 300)
 async def test_killed_leader_loses_nothing_acknowledged(
     lanes_stack: Any, cluster: KafkaCluster, unique_name: str, tmp_path: Path
 ) -> None:

@@ -35,6 +35,7 @@ RESUME_DEADLINE = 120
 """Seconds for a returning broker to restore the quorum, fence the dead one and accept writes."""
 
 
+@pytest.mark.timeout(600)
 async def test_below_min_insync_replicas_refuses_then_resumes(
     lanes_stack: Any, cluster: KafkaCluster, unique_name: str, tmp_path: Path
 ) -> None:

@@ -55,6 +55,7 @@ work queued before the probe."""
 RUN_DEADLINE = 300
 
 
+@pytest.mark.timeout(2 * RUN_DEADLINE + 120)
 async def test_killed_coordinator_moves_and_commits_resume(
     cluster: KafkaCluster, cluster_infra: ClusterInfra, unique_name: str, tmp_path: Path
 ) -> None:
