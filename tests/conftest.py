@@ -117,11 +117,14 @@ def lanes_stack(
             database=unique_name,
             requests_topic=f"{unique_name}.requests",
             dead_letter_topic=f"{unique_name}.requests.dlq",
+            status_topic=f"{unique_name}.status",
             partitions=partitions,
             group_id=f"{unique_name}-processor",
             extra_env={"LANES_LOG_FORMAT": "json", **(env or {})},
         )
-        stack_infra.create_topics([config.requests_topic, config.dead_letter_topic], partitions)
+        stack_infra.create_topics(
+            [config.requests_topic, config.dead_letter_topic, config.status_topic], partitions
+        )
         stack = LanesStack(config, stack_infra.kafka_bootstrap_servers, stack_infra.mongo_uri)
         started.append(stack)
         stack.start()

@@ -28,6 +28,8 @@ class LanesSettings(BaseSettings):
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     requests_topic: str = "lanes.requests"
     dead_letter_topic: str = "lanes.requests.dlq"
+    # Every recorded state change, keyed by user id (docs/architecture.md, "Topics").
+    status_topic: str = "lanes.status"
     mongo_uri: str = "mongodb://127.0.0.1:27017"
     mongo_database: str = "lanes"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

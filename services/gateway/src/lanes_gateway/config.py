@@ -26,6 +26,12 @@ class GatewaySettings(LanesSettings):
     idempotency_wait_seconds: float = Field(default=10.0, gt=0, le=60)
     # How long "this account is not deleted" is trusted before asking the store again.
     deleted_users_cache_seconds: float = Field(default=5.0, ge=0, le=300)
+    # Server-sent events: how far back a stream can resume, and how many may be open.
+    stream_resume_window_seconds: float = Field(default=300.0, gt=0)
+    stream_resume_window_events: int = Field(default=20_000, ge=1)
+    max_streams_per_user: int = Field(default=10, ge=1)
+    max_streams: int = Field(default=2000, ge=1)
+    stream_heartbeat_seconds: float = Field(default=15.0, gt=0)
 
     @property
     def jwks_url(self) -> str:

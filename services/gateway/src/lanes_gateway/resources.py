@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -17,11 +18,14 @@ from lanes_common.kafka import AsyncProducer, producer_config
 from lanes_common.messages import utc_now
 from lanes_common.mongo import MongoDocument, create_mongo_client, retry_until_mongo_answers
 from lanes_common.periodic import running_periodically
+from lanes_common.status_events import StatusPublisher, ensure_status_topic
 from lanes_common.telemetry.propagation import inject_http_trace_context
 from lanes_common.tokens import JwksKeySet, TokenVerifier
 from lanes_gateway.auth_client import AuthClient
 from lanes_gateway.config import GatewaySettings
 from lanes_gateway.deleted_users import DeletedUsers
+from lanes_gateway.events.hub import StatusHub
+from lanes_gateway.events.reader import StatusTopicReader
 from lanes_gateway.idempotency import (
     IDEMPOTENCY_COLLECTION,
     PURGE_INTERVAL_SECONDS,
@@ -56,6 +60,8 @@ class GatewayResources:
     idempotent_enqueue: IdempotentEnqueue
     deleted_users: DeletedUsers
     quota: Quota
+    status_hub: StatusHub
+    status_publisher: StatusPublisher
 
 
 async def prepare_request_store(store: RequestStore, wait_seconds: float) -> None:
@@ -125,6 +131,8 @@ async def open_resources(settings: GatewaySettings) -> AsyncIterator[GatewayReso
             # Not fatal: auth may start after us; the key set fetches on first use.
             logger.warning("auth JWKS not available yet at %s: %s", settings.jwks_url, exc)
 
+        hub, publisher = await _open_status_stream(stack, settings, producer)
+
         yield GatewayResources(
             settings=settings,
             producer=producer,
@@ -146,4 +154,35 @@ async def open_resources(settings: GatewaySettings) -> AsyncIterator[GatewayReso
                 database[DELETED_USERS_COLLECTION], settings.deleted_users_cache_seconds
             ),
             quota=Quota(store, settings.max_queued_per_user),
+            status_hub=hub,
+            status_publisher=publisher,
         )
+
+
+async def _open_status_stream(
+    stack: AsyncExitStack, settings: GatewaySettings, producer: AsyncProducer
+) -> tuple[StatusHub, StatusPublisher]:
+    """The hub that streams fan out from, fed by this replica's one reader of the topic."""
+    await asyncio.to_thread(
+        ensure_status_topic,
+        settings.kafka_bootstrap_servers,
+        settings.status_topic,
+        settings.requests_topic,
+    )
+    window = timedelta(seconds=settings.stream_resume_window_seconds)
+    hub = StatusHub(
+        window,
+        settings.stream_resume_window_events,
+        settings.max_streams_per_user,
+        settings.max_streams,
+    )
+    reader = StatusTopicReader(
+        settings.kafka_bootstrap_servers,
+        settings.status_topic,
+        hub,
+        window,
+        asyncio.get_running_loop(),
+    )
+    reader.start()
+    stack.push_async_callback(reader.close)
+    return hub, StatusPublisher(producer, settings.status_topic)

@@ -94,6 +94,12 @@ class RequestView(BaseModel):
         description="1 when it runs next. Shown by `GET /v1/requests/{id}` while queued; "
         "otherwise null.",
     )
+    estimated_start_at: datetime | None = Field(
+        default=None,
+        description="While queued, when it should start: now + (position - 1) x the recent "
+        "mean processing time of its type. Null when too few of that type finished lately, "
+        "and in lists.",
+    )
 
 
 class RequestPage(BaseModel):
@@ -112,4 +118,10 @@ class QueueSummary(BaseModel):
     pending: int = Field(description="Requests not finished yet (queued or processing).")
     oldest_queued_age_seconds: float | None = Field(
         description="How long the oldest queued request has waited; null when none is queued.",
+    )
+    estimated_start_at: datetime | None = Field(
+        default=None,
+        description="When the newest queued request should start (all queued work has "
+        "started by then): now + (pending - 1) x the recent mean processing time over all "
+        "types. Null when nothing is queued or too few requests finished lately.",
     )

@@ -12,6 +12,7 @@ from lanes_common.documents import REQUESTS_COLLECTION
 from lanes_common.kafka import AsyncProducer, producer_config
 from lanes_common.logs import configure_logging
 from lanes_common.mongo import create_mongo_client
+from lanes_common.status_events import StatusPublisher, ensure_status_topic
 from lanes_common.telemetry.tracing import configure_tracing
 from lanes_processor.config import ProcessorSettings
 from lanes_processor.consumer.backpressure import HeldBounds
@@ -22,7 +23,8 @@ from lanes_processor.consumer.runner import RequestRunner, RetryPolicy
 from lanes_processor.dead_letters import DeadLetterPublisher
 from lanes_processor.handlers import describe, load_handlers
 from lanes_processor.probes import create_probe_app, create_probe_server
-from lanes_processor.telemetry import TracedStatusStore, traced_handlers, traced_record_runner
+from lanes_processor.status_events import PublishingStatusStore
+from lanes_processor.telemetry import traced_handlers, traced_record_runner
 
 logger = logging.getLogger(__name__)
 
@@ -33,8 +35,16 @@ async def serve(settings: ProcessorSettings) -> None:
     mongo = create_mongo_client(settings.mongo_uri)
     producer = AsyncProducer(producer_config(settings.kafka_bootstrap_servers, client_id))
     statuses = mongo[settings.mongo_database][REQUESTS_COLLECTION]
-    store = TracedStatusStore(
+    await asyncio.to_thread(
+        ensure_status_topic,
+        settings.kafka_bootstrap_servers,
+        settings.status_topic,
+        settings.requests_topic,
+    )
+    status_events = StatusPublisher(producer, settings.status_topic)
+    store = PublishingStatusStore(
         mongo[settings.mongo_database],
+        status_events,
         retention=timedelta(days=settings.retention_days),
         batch_size=settings.processor_store_batch_size,
     )

@@ -89,7 +89,10 @@ def run() -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stopping.set())
     try:
-        infra.create_topics([config.requests_topic, config.dead_letter_topic], config.partitions)
+        infra.create_topics(
+            [config.requests_topic, config.dead_letter_topic, config.status_topic],
+            config.partitions,
+        )
         print(f"Starting auth, gateway and {processors} processor(s)...")
         stack.start()
         gateway = f"http://127.0.0.1:{config.gateway_port}"

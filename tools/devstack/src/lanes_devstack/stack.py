@@ -21,6 +21,7 @@ class StackConfig:
     database: str = "lanes"
     requests_topic: str = "lanes.requests"
     dead_letter_topic: str = "lanes.requests.dlq"
+    status_topic: str = "lanes.status"
     partitions: int = 12
     group_id: str = "lanes-processor"
     extra_env: dict[str, str] = field(default_factory=dict)
@@ -51,6 +52,7 @@ class LanesStack:
             "LANES_MONGO_DATABASE": c.database,
             "LANES_REQUESTS_TOPIC": c.requests_topic,
             "LANES_DEAD_LETTER_TOPIC": c.dead_letter_topic,
+            "LANES_STATUS_TOPIC": c.status_topic,
             "LANES_PROCESSOR_GROUP_ID": c.group_id,
             "LANES_AUTH_URL": f"http://127.0.0.1:{c.auth_port}",
             **c.extra_env,

@@ -23,6 +23,7 @@ from lanes_gateway.errors import (
     RequestNotFoundError,
     UnforwardableRequestError,
 )
+from lanes_gateway.events.sse import StreamedStatus
 
 logger = logging.getLogger(__name__)
 
@@ -165,6 +166,8 @@ def document_problem_schema(app: FastAPI) -> None:
             _answer_validation_errors_as_problems(schema)
             schemas = schema.setdefault("components", {}).setdefault("schemas", {})
             schemas["Problem"] = Problem.model_json_schema(ref_template=_REF_TEMPLATE)
+            # The data of a server-sent status event, which FastAPI cannot see in a stream.
+            schemas["StreamedStatus"] = StreamedStatus.model_json_schema(ref_template=_REF_TEMPLATE)
             app.openapi_schema = schema
         return app.openapi_schema
 

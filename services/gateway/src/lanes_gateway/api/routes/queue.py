@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from lanes_common.messages import utc_now
+from lanes_common.states import RequestState
 from lanes_gateway.api.problems import problem_responses
 from lanes_gateway.deps import CurrentUser, Resources
 from lanes_gateway.schemas import QueueSummary
@@ -18,4 +19,9 @@ async def read_queue(user: CurrentUser, resources: Resources) -> QueueSummary:
     """Counts per state, how many are pending, and how long the oldest queued one has waited."""
     queue = await resources.store.user_queue(user.subject)
     finished = await resources.store.count_finished_by_state(user.subject)
-    return queue_summary(queue, finished, utc_now())
+    now = utc_now()
+    summary = queue_summary(queue, finished, now)
+    if summary.counts[RequestState.QUEUED]:
+        durations = resources.status_hub.durations
+        summary.estimated_start_at = durations.estimated_start(summary.pending - 1, now)
+    return summary

@@ -15,6 +15,7 @@ from lanes_gateway.cursor import PageCursor
 from lanes_gateway.deps import CurrentUser, Resources
 from lanes_gateway.enqueue import enqueue_request
 from lanes_gateway.errors import RequestNotCancellableError, RequestNotFoundError
+from lanes_gateway.events.published import cancelled_event, queued_event
 from lanes_gateway.idempotency import IDEMPOTENCY_KEY_PATTERN
 from lanes_gateway.payloads import check_payload
 from lanes_gateway.schemas import (
@@ -93,6 +94,7 @@ async def create_request(
 ) -> EnqueuedRequest:
     """Enqueue a request; answers once Kafka has acknowledged it."""
     check_payload(body.type, body.payload)
+    replayed = False
     if idempotency_key is None:
         await resources.quota.reserve(user.subject)
         message = await enqueue_request(
@@ -107,9 +109,11 @@ async def create_request(
         accepted = await resources.idempotent_enqueue.enqueue(
             user.subject, idempotency_key, body.type, body.payload, resources.quota.reserve
         )
-        message = accepted.message
-        if accepted.replayed:
+        message, replayed = accepted.message, accepted.replayed
+        if replayed:
             response.headers["Idempotent-Replayed"] = "true"
+    if not replayed:
+        resources.status_publisher.publish_soon(queued_event(message, utc_now()))
     location = request_path(message.id)
     response.headers["Location"] = location
     return EnqueuedRequest(
@@ -130,11 +134,15 @@ async def _find_own_request(resources: Resources, request_id: str, user_id: str)
 async def read_request(request_id: str, user: CurrentUser, resources: Resources) -> RequestView:
     """One of the caller's requests: state, result or error, and its queue position while queued."""
     document = await _find_own_request(resources, request_id, user.subject)
-    position = None
+    view = request_view(document, None)
     if document.get("state") == RequestState.QUEUED and document.get("offset") is not None:
         queue = await resources.store.user_queue(user.subject)
-        position = queue_position(queue.open_before(int(document["offset"])))
-    return request_view(document, position)
+        before = queue.open_before(int(document["offset"]))
+        position = queue_position(before)
+        durations = resources.status_hub.durations
+        view = request_view(document, position)
+        view.estimated_start_at = durations.estimated_start(before, utc_now(), view.type)
+    return view
 
 
 @router.delete(
@@ -154,9 +162,11 @@ async def cancel_request(request_id: str, user: CurrentUser, resources: Resource
     """
     if not _REQUEST_ID.match(request_id):
         raise RequestNotFoundError(request_id)
-    cancelled = await resources.store.cancel_queued(request_id, user.subject, utc_now())
+    cancelled_at = utc_now()
+    cancelled = await resources.store.cancel_queued(request_id, user.subject, cancelled_at)
     if cancelled is not None:
         resources.quota.forget(user.subject)
+        resources.status_publisher.publish_soon(cancelled_event(cancelled, cancelled_at))
         return request_view(cancelled, None)
     document = await _find_own_request(resources, request_id, user.subject)
     state = RequestState(document["state"])

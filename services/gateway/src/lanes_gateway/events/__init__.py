@@ -1,0 +1,1 @@
+"""Live status: the status topic read once per gateway, fanned out to SSE streams."""
