@@ -59,3 +59,10 @@ class RequestNotCancellableError(GatewayError):
     def __init__(self, state: str) -> None:
         super().__init__(f"the request is {state}; only a queued request can be cancelled")
         self.state = state
+
+
+class NotReplayableError(GatewayError):
+    """Only a dead-lettered request can be replayed."""
+
+    def __init__(self, state: str) -> None:
+        super().__init__(f"the request is {state}; only a dead-lettered request can be replayed")

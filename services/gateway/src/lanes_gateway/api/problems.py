@@ -18,6 +18,7 @@ from lanes_gateway.errors import (
     IdempotencyKeyReusedError,
     InvalidCursorError,
     InvalidPayloadError,
+    NotReplayableError,
     QuotaExceededError,
     RequestNotCancellableError,
     RequestNotFoundError,
@@ -69,6 +70,8 @@ def _gateway_problem(exc: GatewayError) -> JSONResponse:
         return problem_response(400, "bad_request", "the request's headers cannot be forwarded")
     if isinstance(exc, RequestNotCancellableError):
         return problem_response(409, "not_cancellable", str(exc))
+    if isinstance(exc, NotReplayableError):
+        return problem_response(409, "not_replayable", str(exc))
     if isinstance(exc, EnqueueUnavailableError | AuthUnavailableError):
         return problem_response(
             503, "unavailable", str(exc), headers={"retry-after": _RETRY_AFTER_SECONDS}

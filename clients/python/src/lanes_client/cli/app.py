@@ -1,0 +1,288 @@
+"""``lanes``: log in, enqueue, inspect, cancel, watch and replay from a terminal.
+
+Every command takes ``--profile`` (saved logins, see `profiles`) and
+``--json`` (machine-readable output, one JSON document or one per line).
+Errors print the API's problem ``code`` and exit 1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Callable, Coroutine
+from contextlib import nullcontext
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.live import Live
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+from lanes_client.aio import AsyncLanesClient
+from lanes_client.cli import render
+from lanes_client.cli.profiles import Profile, ProfileStore
+from lanes_client.errors import ApiError, LanesClientError
+from lanes_client.types import RequestState, StatusEvent
+
+T = TypeVar("T")
+BULK_CONCURRENCY = 8
+
+
+@dataclass
+class Context:
+    """What every command gets: the profile, where it is saved, and the output mode."""
+
+    profile_name: str
+    profile: Profile
+    store: ProfileStore
+    json_output: bool
+    console: Console
+
+    def client(self) -> AsyncLanesClient:
+        """A client on the profile, saving tokens it refreshes."""
+
+        def save(tokens: Any) -> None:
+            self.profile.take(tokens)
+            self.store.save(self.profile_name, self.profile)
+
+        return AsyncLanesClient(
+            self.profile.url,
+            access_token=self.profile.access_token,
+            refresh_token=self.profile.refresh_token,
+            access_expires_at=self.profile.access_expires_at,
+            on_tokens=save,
+        )
+
+    def emit(self, line: str) -> None:
+        """Print machine output as it is (no Rich markup)."""
+        click.echo(line)
+
+
+pass_context = click.make_pass_decorator(Context)
+
+
+def run(coroutine: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run a command's async body; API errors become a message and exit code 1."""
+    try:
+        return asyncio.run(coroutine())
+    except ApiError as exc:
+        click.echo(f"error: {exc.code}: {exc.detail}", err=True)
+        sys.exit(1)
+    except LanesClientError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+
+
+@click.group()
+@click.option("--profile", default="default", show_default=True, help="Saved login to use.")
+@click.option("--url", envvar="LANES_URL", help="The gateway's URL (saved in the profile).")
+@click.option("--json", "json_output", is_flag=True, help="Print JSON for scripts.")
+@click.pass_context
+def cli(ctx: click.Context, profile: str, url: str | None, json_output: bool) -> None:
+    """Lanes: per-user FIFO request queues."""
+    store = ProfileStore()
+    loaded = store.load(profile)
+    if url:
+        loaded.url = url
+    ctx.obj = Context(profile, loaded, store, json_output, Console())
+
+
+@cli.command()
+@click.option("--username", prompt=True)
+@click.option("--password", prompt=True, hide_input=True)
+@click.option("--register", is_flag=True, help="Create the account first.")
+@pass_context
+def login(context: Context, username: str, password: str, register: bool) -> None:
+    """Log in and save the tokens in the profile (0600)."""
+
+    async def body() -> None:
+        async with context.client() as lanes:
+            if register:
+                await lanes.register(username, password)
+            await lanes.login(username, password)
+
+    run(body)
+    context.store.save(context.profile_name, context.profile)
+    if context.json_output:
+        context.emit(json.dumps({"profile": context.profile_name, "url": context.profile.url}))
+    else:
+        context.console.print(f"Logged in to {context.profile.url} as [bold]{username}[/].")
+
+
+@cli.command()
+@click.argument("request_type")
+@click.option("--payload", default="null", help="The payload, as JSON.")
+@click.option("--count", default=1, show_default=True, type=click.IntRange(min=1))
+@pass_context
+def enqueue(context: Context, request_type: str, payload: str, count: int) -> None:
+    """Enqueue TYPE with a JSON payload, COUNT times (a progress bar shows bulk enqueues)."""
+    try:
+        value = json.loads(payload)
+    except ValueError as exc:
+        raise click.BadParameter(f"not JSON: {exc}", param_hint="--payload") from exc
+
+    async def body() -> list[str]:
+        async with context.client() as lanes:
+            if count == 1:
+                return [(await lanes.enqueue(request_type, value)).id]
+            ids: list[str] = [""] * count
+            slots = asyncio.Semaphore(BULK_CONCURRENCY)
+            progress = Progress(
+                *Progress.get_default_columns()[:1], BarColumn(), MofNCompleteColumn(),
+                TimeElapsedColumn(), console=Console(stderr=True), disable=context.json_output,
+            )  # fmt: skip
+            with progress:
+                task = progress.add_task("enqueue", total=count)
+
+                async def one(n: int) -> None:
+                    async with slots:
+                        ids[n] = (await lanes.enqueue(request_type, value)).id
+                    progress.advance(task)
+
+                await asyncio.gather(*(one(n) for n in range(count)))
+            return ids
+
+    ids = run(body)
+    if context.json_output:
+        context.emit(json.dumps({"ids": ids}))
+    else:
+        for request_id in ids:
+            context.console.print(request_id)
+
+
+@cli.command()
+@click.argument("request_id")
+@pass_context
+def get(context: Context, request_id: str) -> None:
+    """Show one request."""
+
+    async def body() -> Any:
+        async with context.client() as lanes:
+            return await lanes.get(request_id)
+
+    request = run(body)
+    if context.json_output:
+        context.emit(render.as_json(request))
+    else:
+        render.request_detail(context.console, request)
+
+
+@cli.command(name="ls")
+@click.option("--state", type=click.Choice([s.value for s in RequestState]))
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1))
+@pass_context
+def list_requests(context: Context, state: str | None, limit: int) -> None:
+    """List your requests, newest first."""
+
+    async def body() -> list[Any]:
+        found = []
+        async with context.client() as lanes:
+            async for request in lanes.list(state, page_size=min(limit, 100)):
+                found.append(request)
+                if len(found) >= limit:
+                    break
+        return found
+
+    requests = run(body)
+    if context.json_output:
+        context.emit(render.as_json(requests))
+    else:
+        context.console.print(render.request_table(requests))
+
+
+@cli.command()
+@click.argument("request_id")
+@pass_context
+def cancel(context: Context, request_id: str) -> None:
+    """Cancel a queued request."""
+
+    async def body() -> Any:
+        async with context.client() as lanes:
+            return await lanes.cancel(request_id)
+
+    request = run(body)
+    if context.json_output:
+        context.emit(render.as_json(request))
+    else:
+        context.console.print(f"{request.id} is {request.state.value}.")
+
+
+@cli.command()
+@pass_context
+def queue(context: Context) -> None:
+    """Your queue: counts per state, the oldest queued age and when queued work starts."""
+
+    async def body() -> Any:
+        async with context.client() as lanes:
+            return await lanes.queue()
+
+    summary = run(body)
+    if context.json_output:
+        context.emit(render.as_json(summary))
+    else:
+        context.console.print(render.queue_table(summary))
+
+
+@cli.command()
+@click.argument("request_id", required=False)
+@click.option("--until-idle", is_flag=True, help="Stop once nothing is queued or processing.")
+@pass_context
+def watch(context: Context, request_id: str | None, until_idle: bool) -> None:
+    """Watch state changes live: one request until it ends, or all of yours."""
+
+    async def body() -> None:
+        latest: dict[str, StatusEvent] = {}
+        async with context.client() as lanes:
+            if until_idle and (await lanes.queue()).pending == 0:
+                return
+            live = None if context.json_output else Live(render.watch_table(latest))
+            with live or nullcontext():
+                async for event in lanes.watch(request_id):
+                    latest[event.status.request_id] = event
+                    if live is None:
+                        context.emit(event.model_dump_json())
+                    else:
+                        live.update(render.watch_table(latest))
+                    if (
+                        until_idle
+                        and event.status.state.is_terminal
+                        and all(e.status.state.is_terminal for e in latest.values())
+                        and (await lanes.queue()).pending == 0
+                    ):
+                        return
+
+    run(body)
+
+
+@cli.group()
+def dlq() -> None:
+    """Dead-lettered requests."""
+
+
+@dlq.command()
+@click.argument("request_ids", nargs=-1)
+@pass_context
+def replay(context: Context, request_ids: tuple[str, ...]) -> None:
+    """Enqueue dead-lettered requests again: the IDs given, or all of yours."""
+
+    async def body() -> list[dict[str, str]]:
+        async with context.client() as lanes:
+            ids = list(request_ids)
+            if not ids:
+                ids = [r.id async for r in lanes.list(RequestState.DEAD_LETTERED)]
+            return [{"id": i, "replayed_as": (await lanes.replay(i)).id} for i in ids]
+
+    replays = run(body)
+    if context.json_output:
+        context.emit(json.dumps({"replayed": replays}))
+    else:
+        for pair in replays:
+            context.console.print(f"{pair['id']} → {pair['replayed_as']}")
+        context.console.print(f"{len(replays)} replayed.")
+
+
+def main() -> None:
+    """Entry point of ``lanes``."""
+    cli()
