@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from datetime import UTC, datetime
+from typing import Annotated
 
-from pydantic import BaseModel
+from pydantic import BaseModel, PlainSerializer
 
+from lanes_common.states import RequestState
 from lanes_common.status_events import StatusEvent
 from lanes_gateway.events.positions import EventPosition
 
@@ -16,39 +18,31 @@ HEARTBEAT = b": keepalive\n\n"
 RETRY_MILLISECONDS = 1000
 
 
+def _milliseconds_z(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+Timestamp = Annotated[datetime, PlainSerializer(_milliseconds_z, return_type=str)]
+"""A time as the API writes it: UTC, milliseconds, ``Z``."""
+
+
 class StreamedStatus(BaseModel):
     """The ``data`` of a ``status`` event: one state change of one of the caller's requests."""
 
     request_id: str
     type: str
-    state: str
+    state: RequestState
     attempts: int
-    occurred_at: str
-    enqueued_at: str | None
-    started_at: str | None
-    finished_at: str | None
+    occurred_at: Timestamp
+    enqueued_at: Timestamp | None
+    started_at: Timestamp | None
+    finished_at: Timestamp | None
     error_code: str | None
-
-
-def _time(value: Any) -> str | None:
-    if value is None:
-        return None
-    return str(value.isoformat(timespec="milliseconds").replace("+00:00", "Z"))
 
 
 def status_data(event: StatusEvent) -> StreamedStatus:
     """What a stream shows of an event: everything but the user id and schema version."""
-    return StreamedStatus(
-        request_id=event.request_id,
-        type=event.type,
-        state=event.state.value,
-        attempts=event.attempts,
-        occurred_at=_time(event.occurred_at) or "",
-        enqueued_at=_time(event.enqueued_at),
-        started_at=_time(event.started_at),
-        finished_at=_time(event.finished_at),
-        error_code=event.error_code,
-    )
+    return StreamedStatus.model_validate(event.model_dump(exclude={"user_id", "schema_version"}))
 
 
 def status_frame(event: StatusEvent, position: EventPosition | None) -> bytes:
