@@ -40,6 +40,7 @@ PHASES = (
     "noisy_neighbour",
     "history",
     "broker_failover",
+    "events",
 )
 
 
@@ -49,6 +50,7 @@ async def run_all(settings: Settings, phases: Sequence[str]) -> Path:
         accept,
         broker_failover,
         drain,
+        events,
         head_of_line,
         history,
         noisy_neighbour,
@@ -102,6 +104,8 @@ async def run_all(settings: Settings, phases: Sequence[str]) -> Path:
                 results["broker_failover"] = await broker_failover.run_broker_failover(
                     infra, settings, work_dir, log_dir, rss
                 )
+            if "events" in phases:
+                results["events"] = await events.run_events(infra, settings, work_dir, log_dir, rss)
             rss.sample()
         finally:
             await asyncio.to_thread(infra.stop)

@@ -211,6 +211,19 @@ def broker_failover_table(failover: dict[str, Any]) -> list[str]:
     return lines
 
 
+def events_table(events: dict[str, Any]) -> list[str]:
+    """Status write → SSE event latency with many streams open, and their memory."""
+    return [
+        f"### Event latency, {events['clients']} streams open ({events['events']} events)",
+        "",
+        "| p50 | p95 | p99 | gateway RSS per 100 streams |",
+        "|---:|---:|---:|---:|",
+        f"| {events['p50_ms']} ms | {events['p95_ms']} ms | {events['p99_ms']} ms "
+        f"| {events['gateway_rss_mib_per_100_streams']} MiB |",
+        "",
+    ]
+
+
 def rss_table(peaks: dict[str, dict[str, float]]) -> list[str]:
     """Peak RSS per phase and server."""
     kinds = sorted({k for kinds in peaks.values() for k in kinds})
@@ -304,6 +317,8 @@ def write_report(results: dict[str, Any], out_dir: Path) -> str:
     if "scaling" in results:
         lines += scaling_table(results["scaling"])
         plot_scaling(results["scaling"], out_dir / "scaling.png")
+    if "events" in results:
+        lines += events_table(results["events"])
     if "head_of_line" in results:
         lines += head_of_line_table(results["head_of_line"])
         hol = results["head_of_line"]["orderings"]
