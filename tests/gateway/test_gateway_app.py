@@ -6,6 +6,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -15,9 +16,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pymongo.errors import AutoReconnect
 
 from lanes_common.kafka import ProduceError
+from lanes_common.status_events import StatusEvent
 from lanes_common.tokens import JwksKeySet, TokenVerifier
 from lanes_gateway.auth_client import AuthClient
 from lanes_gateway.config import GatewaySettings
+from lanes_gateway.events.hub import StatusHub
 from lanes_gateway.main import create_app
 from lanes_gateway.quota import Quota
 from lanes_gateway.resources import GatewayResources
@@ -49,6 +52,16 @@ def _auth_down(request: httpx.Request) -> httpx.Response:
     raise httpx.ConnectError("connection refused", request=request)
 
 
+class FakeStatusPublisher:
+    """Keeps the status events the gateway would publish."""
+
+    def __init__(self) -> None:
+        self.events: list[StatusEvent] = []
+
+    def publish_soon(self, event: StatusEvent) -> None:
+        self.events.append(event)
+
+
 @asynccontextmanager
 async def _client(
     key: Ed25519PrivateKey, producer: FakeProducer, store: FakeStore
@@ -72,6 +85,8 @@ async def _client(
             idempotent_enqueue=None,  # type: ignore[arg-type]
             deleted_users=FakeDeletedUsers(),  # type: ignore[arg-type]
             quota=Quota(store, limit=10),  # type: ignore[arg-type]
+            status_hub=StatusHub(timedelta(minutes=5), 100, 10, 100),
+            status_publisher=FakeStatusPublisher(),  # type: ignore[arg-type]
         )
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
