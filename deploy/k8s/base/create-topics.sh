@@ -17,7 +17,8 @@ set -eu
 : "${TOPIC_MIN_INSYNC_REPLICAS:?must say how many replicas acknowledge a write (acks=all)}"
 KAFKA_TOPICS="${KAFKA_TOPICS:-/opt/kafka/bin/kafka-topics.sh}"
 
-for topic in "$LANES_REQUESTS_TOPIC" "$LANES_DEAD_LETTER_TOPIC"; do
+# The status-event topic (docs/architecture.md), when the deployment names one.
+for topic in "$LANES_REQUESTS_TOPIC" "$LANES_DEAD_LETTER_TOPIC" ${LANES_STATUS_TOPIC:-}; do
   "$KAFKA_TOPICS" --bootstrap-server "$LANES_KAFKA_BOOTSTRAP_SERVERS" \
     --create --if-not-exists --topic "$topic" \
     --partitions "$TOPIC_PARTITIONS" \
