@@ -48,6 +48,16 @@ class EventsStack:
         assert self.stack.gateway is not None
         return self.stack.gateway.url
 
+    def stop_processing(self) -> None:
+        """Stop every processor (they drain and commit): what is enqueued now stays queued."""
+        for processor in list(self.stack.processors):
+            processor.stop()
+            self.stack.processors.remove(processor)
+
+    def start_processing(self) -> None:
+        """Start a processor again."""
+        self.stack.start_processor(free_port())
+
     def token(self, subject: str | None = None, lifetime: int = 600) -> tuple[str, str]:
         """A (user id, access token) pair signed with auth's key; the user need not exist."""
         subject = subject or f"user-{uuid.uuid4().hex[:12]}"
