@@ -94,7 +94,7 @@ class RequestView(BaseModel):
         description="1 when it runs next. Shown by `GET /v1/requests/{id}` while queued; "
         "otherwise null.",
     )
-    estimated_start_at: datetime | None = Field(
+    estimated_start_at: Timestamp | None = Field(
         default=None,
         description="While queued, when it should start: now + (position - 1) x the recent "
         "mean processing time of its type. Null when too few of that type finished lately, "
@@ -119,7 +119,7 @@ class QueueSummary(BaseModel):
     oldest_queued_age_seconds: float | None = Field(
         description="How long the oldest queued request has waited; null when none is queued.",
     )
-    estimated_start_at: datetime | None = Field(
+    estimated_start_at: Timestamp | None = Field(
         default=None,
         description="When the newest queued request should start (all queued work has "
         "started by then): now + (pending - 1) x the recent mean processing time over all "

@@ -23,7 +23,7 @@ from lanes_processor.consumer.runner import RequestRunner, RetryPolicy
 from lanes_processor.dead_letters import DeadLetterPublisher
 from lanes_processor.handlers import describe, load_handlers
 from lanes_processor.probes import create_probe_app, create_probe_server
-from lanes_processor.status_events import PublishingStatusStore
+from lanes_processor.status_events import PublishingFinishedLookup, PublishingStatusStore
 from lanes_processor.telemetry import traced_handlers, traced_record_runner
 
 logger = logging.getLogger(__name__)
@@ -83,7 +83,9 @@ async def serve(settings: ProcessorSettings) -> None:
         ),
         commit_interval=settings.processor_commit_interval_seconds,
         drain_timeout=settings.processor_drain_timeout_seconds,
-        finished_lookup=StatusFinishedLookup(statuses),
+        finished_lookup=PublishingFinishedLookup(
+            StatusFinishedLookup(statuses), statuses, status_events
+        ),
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -24,6 +24,7 @@ from lanes_common.messages import RequestMessage, utc_now
 from lanes_common.mongo import MongoDocument
 from lanes_common.states import RequestState
 from lanes_common.status_events import StatusEvent, StatusPublisher
+from lanes_processor.consumer.replayed import FinishedLookup
 from lanes_processor.store import WriteOutcome
 from lanes_processor.telemetry import TracedStatusStore
 
@@ -103,3 +104,34 @@ class PublishingStatusStore(TracedStatusStore):
         document = await self._documents.find_one({"_id": request_id})
         if document is not None and "state" in document and "user_id" in document:
             await self._publisher.publish(StatusEvent.from_document(document))
+
+
+class PublishingFinishedLookup:
+    """A `FinishedLookup` that re-announces the requests it finds already terminal.
+
+    After a restart or a rebalance the engine skips records whose request is
+    terminal without running them (`lanes_processor.consumer.replayed`). The
+    previous owner may have died between that terminal write and its event,
+    so the stored state is published again (a duplicate for readers who saw
+    it), before the skipped records' offsets can be committed.
+    """
+
+    def __init__(
+        self,
+        lookup: FinishedLookup,
+        collection: AsyncCollection[MongoDocument],
+        publisher: StatusPublisher,
+    ) -> None:
+        self._lookup = lookup
+        self._documents = collection
+        self._publisher = publisher
+
+    async def terminal(self, request_ids: list[str]) -> set[str]:
+        """The terminal ids among ``request_ids``, each one's event published again."""
+        found = await self._lookup.terminal(request_ids)
+        if found:
+            cursor = self._documents.find({"_id": {"$in": sorted(found)}})
+            for document in await cursor.to_list():
+                if "state" in document and "user_id" in document:
+                    await self._publisher.publish(StatusEvent.from_document(document))
+        return found

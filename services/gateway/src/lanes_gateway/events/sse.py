@@ -3,27 +3,18 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
-from typing import Annotated
 
-from pydantic import BaseModel, PlainSerializer
+from pydantic import BaseModel
 
 from lanes_common.states import RequestState
 from lanes_common.status_events import StatusEvent
+from lanes_common.timestamps import Timestamp
 from lanes_gateway.events.positions import EventPosition
 
 SSE_MEDIA_TYPE = "text/event-stream"
 HEARTBEAT = b": keepalive\n\n"
 # Clients that reconnect on their own (EventSource) wait this long first.
 RETRY_MILLISECONDS = 1000
-
-
-def _milliseconds_z(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-Timestamp = Annotated[datetime, PlainSerializer(_milliseconds_z, return_type=str)]
-"""A time as the API writes it: UTC, milliseconds, ``Z``."""
 
 
 class StreamedStatus(BaseModel):
