@@ -170,7 +170,9 @@ def document_problem_schema(app: FastAPI) -> None:
             schemas = schema.setdefault("components", {}).setdefault("schemas", {})
             schemas["Problem"] = Problem.model_json_schema(ref_template=_REF_TEMPLATE)
             # The data of a server-sent status event, which FastAPI cannot see in a stream.
-            schemas["StreamedStatus"] = StreamedStatus.model_json_schema(ref_template=_REF_TEMPLATE)
+            schemas["StreamedStatus"] = StreamedStatus.model_json_schema(
+                ref_template=_REF_TEMPLATE, mode="serialization"
+            )
             app.openapi_schema = schema
         return app.openapi_schema
 
