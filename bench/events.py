@@ -1,10 +1,12 @@
 """Event latency: from a status write to the SSE event at the client, with 100 clients connected.
 
 A stack with one processor; 100 users, each with one ``GET /v1/events``
-stream open on the one gateway; each user enqueues `REQUESTS_PER_USER` echo
-requests. For every ``status`` event received, latency is the receive time
-minus the event's ``occurred_at``, which the writer stamps right after the
-store confirmed the write (same machine, same clock). It includes the
+stream open on the one gateway; each user enqueues 10 echo requests at once
+(the burst), then 50 users one request each, one after the other (the
+trickle: latency without a queue in front of it). For every ``status``
+event received, latency is the receive time minus the event's
+``occurred_at``, which the writer stamps right after the store confirmed
+the write (same machine, same clock). It includes the
 status topic round trip (produce with ``acks=all``, the gateway's reader,
 the fan-out) and the HTTP stream. The gateway's RSS is read before the
 streams open and with all of them open: the difference is the cost of 100
@@ -37,6 +39,7 @@ from lanes_devstack.stack import LanesStack, StackConfig
 logger = logging.getLogger("bench.events")
 
 CLIENTS = 100
+TRICKLE = 50
 TERMINAL = {"succeeded", "failed", "cancelled", "dead_lettered"}
 
 
@@ -74,11 +77,22 @@ def _percentile(values: list[float], fraction: float) -> float:
     return round(ordered[min(len(ordered) - 1, int(fraction * len(ordered)))], 1)
 
 
-async def _follow(
-    http: httpx.AsyncClient, token: str, expected: int, latencies: list[float], opened: Any
-) -> None:
-    """Read one stream until ``expected`` requests finished, timing every event."""
-    finished = 0
+class _Tally:
+    """Latencies per load phase, and a wake-up whenever a request finishes."""
+
+    def __init__(self) -> None:
+        self.phase = "burst"
+        self.latencies: dict[str, list[float]] = {"burst": [], "trickle": []}
+        self.finished = 0
+        self.changed = asyncio.Condition()
+
+    async def wait_finished(self, count: int) -> None:
+        async with self.changed:
+            await self.changed.wait_for(lambda: self.finished >= count)
+
+
+async def _follow(http: httpx.AsyncClient, token: str, tally: _Tally, opened: Any) -> None:
+    """Read one stream until cancelled, timing every event."""
     headers = {"Authorization": f"Bearer {token}"}
     async with http.stream("GET", "/v1/events", headers=headers) as response:
         response.raise_for_status()
@@ -88,11 +102,23 @@ async def _follow(
                 continue
             received = time.time()
             data = json.loads(line[6:])
-            latencies.append(received - datetime.fromisoformat(data["occurred_at"]).timestamp())
+            written = datetime.fromisoformat(data["occurred_at"]).timestamp()
+            tally.latencies[tally.phase].append(received - written)
             if data["state"] in TERMINAL:
-                finished += 1
-                if finished >= expected:
-                    return
+                async with tally.changed:
+                    tally.finished += 1
+                    tally.changed.notify_all()
+
+
+def _figures(seconds: list[float]) -> dict[str, float]:
+    millis = [1000 * max(0.0, s) for s in seconds]
+    return {
+        "events": len(millis),
+        "p50_ms": _percentile(millis, 0.50),
+        "p95_ms": _percentile(millis, 0.95),
+        "p99_ms": _percentile(millis, 0.99),
+        "mean_ms": round(statistics.fmean(millis), 1),
+    }
 
 
 async def run_events(
@@ -131,39 +157,42 @@ async def run_events(
         ) as http:
             await http.get("/v1/queue", headers={"Authorization": f"Bearer {tokens[0]}"})
             before = _rss_mib(pid)
-            latencies: list[float] = []
+            tally = _Tally()
             opened = asyncio.Barrier(CLIENTS + 1)
-            followers = [
-                asyncio.create_task(_follow(http, t, per_user, latencies, opened)) for t in tokens
-            ]
+            followers = [asyncio.create_task(_follow(http, t, tally, opened)) for t in tokens]
             await asyncio.wait_for(opened.wait(), 60)
             with_streams = _rss_mib(pid)
             started = time.perf_counter()
 
-            async def enqueue(token: str) -> None:
-                for n in range(per_user):
+            async def enqueue(token: str, count: int) -> None:
+                for n in range(count):
                     answer = await http.post(
                         "/v1/requests", json={"type": "echo", "payload": {"n": n}},
                         headers={"Authorization": f"Bearer {token}"},
                     )  # fmt: skip
                     answer.raise_for_status()
 
-            await asyncio.gather(*(enqueue(t) for t in tokens))
-            await asyncio.wait_for(asyncio.gather(*followers), 600)
+            # Burst: every user at once; then trickle: one request at a time, each awaited.
+            await asyncio.gather(*(enqueue(t, per_user) for t in tokens))
+            await asyncio.wait_for(tally.wait_finished(CLIENTS * per_user), 600)
             elapsed = time.perf_counter() - started
+            tally.phase = "trickle"
+            for n, token in enumerate(tokens[:TRICKLE]):
+                await enqueue(token, 1)
+                await asyncio.wait_for(tally.wait_finished(CLIENTS * per_user + n + 1), 60)
             peak = _rss_mib(pid)
+            for follower in followers:
+                follower.cancel()
+            await asyncio.gather(*followers, return_exceptions=True)
     finally:
         await asyncio.to_thread(stack.stop)
-    millis = [1000 * max(0.0, s) for s in latencies]
+    burst = _figures(tally.latencies["burst"])
     result = {
         "clients": CLIENTS,
         "requests": CLIENTS * per_user,
-        "events": len(millis),
         "seconds": round(elapsed, 1),
-        "p50_ms": _percentile(millis, 0.50),
-        "p95_ms": _percentile(millis, 0.95),
-        "p99_ms": _percentile(millis, 0.99),
-        "mean_ms": round(statistics.fmean(millis), 1),
+        **burst,
+        "trickle": _figures(tally.latencies["trickle"]),
         "gateway_rss_mib_before": round(before, 1),
         "gateway_rss_mib_with_streams": round(with_streams, 1),
         "gateway_rss_mib_per_100_streams": round((with_streams - before) * 100 / CLIENTS, 1),

@@ -213,15 +213,26 @@ def broker_failover_table(failover: dict[str, Any]) -> list[str]:
 
 def events_table(events: dict[str, Any]) -> list[str]:
     """Status write → SSE event latency with many streams open, and their memory."""
-    return [
-        f"### Event latency, {events['clients']} streams open ({events['events']} events)",
+    lines = [
+        f"### Event latency, {events['clients']} streams open",
         "",
-        "| p50 | p95 | p99 | gateway RSS per 100 streams |",
-        "|---:|---:|---:|---:|",
-        f"| {events['p50_ms']} ms | {events['p95_ms']} ms | {events['p99_ms']} ms "
-        f"| {events['gateway_rss_mib_per_100_streams']} MiB |",
+        "| load | events | p50 | p95 | p99 |",
+        "|---|---:|---:|---:|---:|",
+        f"| burst ({events['requests']} requests at once) | {events['events']} "
+        f"| {events['p50_ms']} ms | {events['p95_ms']} ms | {events['p99_ms']} ms |",
+    ]
+    trickle = events.get("trickle")
+    if trickle:
+        lines.append(
+            f"| trickle (one request at a time) | {trickle['events']} | {trickle['p50_ms']} ms "
+            f"| {trickle['p95_ms']} ms | {trickle['p99_ms']} ms |"
+        )
+    lines += [
+        "",
+        f"Gateway RSS per 100 open streams: {events['gateway_rss_mib_per_100_streams']} MiB.",
         "",
     ]
+    return lines
 
 
 def rss_table(peaks: dict[str, dict[str, float]]) -> list[str]:
