@@ -24,7 +24,7 @@ from lanes_client.aio import AsyncLanesClient
 from lanes_client.cli import render
 from lanes_client.cli.profiles import Profile, ProfileStore
 from lanes_client.errors import ApiError, LanesClientError
-from lanes_client.types import RequestState, StatusEvent
+from lanes_client.types import RequestState, RequestView, StatusEvent, StreamedStatus
 
 T = TypeVar("T")
 BULK_CONCURRENCY = 8
@@ -235,22 +235,38 @@ def watch(context: Context, request_id: str | None, until_idle: bool) -> None:
     async def body() -> None:
         latest: dict[str, StatusEvent] = {}
         async with context.client() as lanes:
-            if until_idle and (await lanes.queue()).pending == 0:
-                return
+            unfinished: set[str] = set()
+            if until_idle:
+                if (await lanes.queue()).pending == 0:
+                    return
+                # What must be seen finishing; bounded by the per-user quota.
+                for state in (RequestState.QUEUED, RequestState.PROCESSING):
+                    unfinished |= {r.id async for r in lanes.list(state, page_size=100)}
             live = None if context.json_output else Live(render.watch_table(latest))
+
+            def show(event: StatusEvent) -> None:
+                latest[event.status.request_id] = event
+                if event.status.state.is_terminal:
+                    unfinished.discard(event.status.request_id)
+                else:
+                    unfinished.add(event.status.request_id)
+                if live is None:
+                    context.emit(event.model_dump_json())
+                else:
+                    live.update(render.watch_table(latest))
+
             with live or nullcontext():
                 async for event in lanes.watch(request_id):
-                    latest[event.status.request_id] = event
-                    if live is None:
-                        context.emit(event.model_dump_json())
-                    else:
-                        live.update(render.watch_table(latest))
+                    show(event)
                     if (
                         until_idle
                         and event.status.state.is_terminal
-                        and all(e.status.state.is_terminal for e in latest.values())
                         and (await lanes.queue()).pending == 0
                     ):
+                        # The store can be ahead of the stream (events follow writes):
+                        # what finished but was not streamed yet is shown from the store.
+                        for rid in sorted(unfinished):
+                            show(stored_status(await lanes.get(rid)))
                         return
 
     run(body)
@@ -281,6 +297,22 @@ def replay(context: Context, request_ids: tuple[str, ...]) -> None:
         for pair in replays:
             context.console.print(f"{pair['id']} → {pair['replayed_as']}")
         context.console.print(f"{len(replays)} replayed.")
+
+
+def stored_status(request: RequestView) -> StatusEvent:
+    """A request read from the store, shown as a status event (no id: not from the stream)."""
+    status = StreamedStatus(
+        request_id=request.id,
+        type=request.type,
+        state=request.state,
+        attempts=request.attempts,
+        occurred_at=request.updated_at or request.finished_at or request.enqueued_at,
+        enqueued_at=request.enqueued_at,
+        started_at=request.started_at,
+        finished_at=request.finished_at,
+        error_code=request.error.code if request.error else None,
+    )
+    return StatusEvent(id=None, status=status)
 
 
 def main() -> None:
