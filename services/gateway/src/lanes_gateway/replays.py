@@ -17,12 +17,12 @@ from lanes_common.mongo import MongoDocument
 from lanes_common.states import RequestState
 from lanes_gateway.enqueue import produce_request
 from lanes_gateway.errors import EnqueueUnavailableError, NotReplayableError
-from lanes_gateway.store import RequestStore
+from lanes_gateway.queued_inserts import QueuedInserts
 
 
 async def replay_dead_letter(
     requests: AsyncCollection[MongoDocument],
-    store: RequestStore,
+    inserts: QueuedInserts,
     producer: AsyncProducer,
     topic: str,
     original: MongoDocument,
@@ -56,7 +56,7 @@ async def replay_dead_letter(
         replay_of=original["_id"],
     )
     try:
-        await produce_request(producer, store, topic, message)
+        await produce_request(producer, inserts, topic, message)
     except EnqueueUnavailableError:
         await requests.update_one(
             {"_id": original["_id"], "replayed_as": new_id}, {"$unset": {"replayed_as": ""}}

@@ -40,7 +40,7 @@ async def replay_request(
     settings = resources.settings
     new_id, message = await replay_dead_letter(
         resources.mongo[settings.mongo_database][REQUESTS_COLLECTION],
-        resources.store,
+        resources.inserts,
         resources.producer,
         settings.requests_topic,
         original,
