@@ -8,7 +8,11 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
+from lanes_devstack.errors import DevstackError
 from lanes_devstack.paths import REPO_ROOT
+from lanes_devstack.provision import run_build_step
 from lanes_devstack.tools import (
     COMMANDS_NEVER_FROM_PATH,
     ProvisionedTool,
@@ -144,3 +148,9 @@ def test_the_makefile_installs_the_uv_the_image_uses() -> None:
     image_version = re.search(r"astral-sh/uv:(\S+)", dockerfile)
     assert make_version is not None and image_version is not None
     assert make_version[1] == image_version[1]
+
+
+def test_a_build_step_that_overruns_says_what_and_how_to_go_on(tmp_path: Path) -> None:
+    """A timeout is the devstack's error, with the step's name, not a traceback."""
+    with pytest.raises(DevstackError, match=r"Building x did not finish within 0 s.*run it again"):
+        run_build_step(["python3", "-c", "while True: pass"], "Building x", tmp_path, timeout=0.2)

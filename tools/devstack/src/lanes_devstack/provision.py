@@ -45,9 +45,15 @@ def run_build_step(
     cmd: list[str], what: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 1800
 ) -> None:
     """Run one fetch or build command; on failure, raise with what failed and its last lines."""
-    result = subprocess.run(
-        cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
-    )
+    try:
+        result = subprocess.run(
+            cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
+        )
+    except subprocess.TimeoutExpired:
+        raise DevstackError(
+            f"{what} did not finish within {timeout:.0f} s: {' '.join(cmd)}. On a busy machine "
+            "run it again: what was downloaded and compiled so far is cached."
+        ) from None
     if result.returncode != 0:
         tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
         raise DevstackError(f"{what} failed (exit {result.returncode}): {' '.join(cmd)}\n{tail}")
