@@ -35,6 +35,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 USERS = 100
 REQUESTS = 1_200
 PARTITIONS = 6
+FIRST_WAVE = 0.4
+"""The share produced before scaling up; the rest is produced once the added replicas own
+partitions, so they have work however slowly they start on a loaded machine."""
 SCALE_UP_WHEN_DONE = 0.2
 SCALE_DOWN_WHEN_DONE = 0.55
 RUN_DEADLINE = 600
@@ -65,42 +68,44 @@ async def test_scaling_up_and_down_mid_run_loses_nothing_and_keeps_order(
         env={"LANES_PROCESSOR_MAX_IN_FLIGHT": str(IN_FLIGHT)},
     ) as fleet:
         [first] = fleet.replicas
-        async with StatusReader(infra.mongo_uri, names.database) as reader:
-            async with RequestProducer(infra.kafka_bootstrap_servers, names.topic) as producer:
-                produced = await producer.produce(
-                    interleaved_sleeps(rng, USERS, REQUESTS, MAX_SLEEP_MS)
-                )
-            async with StatusWatcher(reader, [p.id for p in produced]) as watcher:
-                await watcher.wait_done(int(SCALE_UP_WHEN_DONE * REQUESTS), within=RUN_DEADLINE)
-                added = await asyncio.gather(fleet.add_in_background(), fleet.add_in_background())
-                await eventually(
-                    lambda: all_own_partitions(fleet.replicas), 60, "3 replicas sharing", 0.5
-                )
+        messages = interleaved_sleeps(rng, USERS, REQUESTS, MAX_SLEEP_MS)
+        first_wave = int(FIRST_WAVE * REQUESTS)
+        async with (
+            StatusReader(infra.mongo_uri, names.database) as reader,
+            RequestProducer(infra.kafka_bootstrap_servers, names.topic) as producer,
+            StatusWatcher(reader, [m.id for m in messages]) as watcher,
+        ):
+            # One user's requests keep their order across the waves: the list is in
+            # each user's queue order, and the second wave is produced after the first.
+            produced = await producer.produce(messages[:first_wave])
+            await watcher.wait_done(int(SCALE_UP_WHEN_DONE * REQUESTS), within=RUN_DEADLINE)
+            added = await asyncio.gather(fleet.add_in_background(), fleet.add_in_background())
+            await eventually(
+                lambda: all_own_partitions(fleet.replicas), 60, "3 replicas sharing", 0.5
+            )
+            produced += await producer.produce(messages[first_wave:])
 
-                # The added replicas must take part in the run, not merely own partitions:
-                # on a loaded machine the first replica can race through its own share.
-                async def added_did_work() -> bool:
-                    counts = [
-                        await replica_metric(r, "lanes_processor_finished_total") for r in added
-                    ]
-                    return all(count > 0 for count in counts)
+            # The added replicas must take part in the run, not merely own partitions.
+            async def added_did_work() -> bool:
+                counts = [await replica_metric(r, "lanes_processor_finished_total") for r in added]
+                return all(count > 0 for count in counts)
 
-                await eventually(added_did_work, 120, "added replicas finishing requests", 0.5)
-                await watcher.wait_done(int(SCALE_DOWN_WHEN_DONE * REQUESTS), within=RUN_DEADLINE)
-                finished_by_added = [
-                    await replica_metric(r, "lanes_processor_finished_total") for r in added
-                ]
-                done_at_scale_down = watcher.done
-                leaving = [first, added[0]]
-                exit_codes = await asyncio.gather(*(fleet.stop_in_background(r) for r in leaving))
-                [survivor] = fleet.replicas
+            await eventually(added_did_work, 120, "added replicas finishing requests", 0.5)
+            await watcher.wait_done(int(SCALE_DOWN_WHEN_DONE * REQUESTS), within=RUN_DEADLINE)
+            finished_by_added = [
+                await replica_metric(r, "lanes_processor_finished_total") for r in added
+            ]
+            done_at_scale_down = watcher.done
+            leaving = [first, added[0]]
+            exit_codes = await asyncio.gather(*(fleet.stop_in_background(r) for r in leaving))
+            [survivor] = fleet.replicas
 
-                async def survivor_owns_all() -> bool:
-                    owned = await replica_metric(survivor, "lanes_processor_assigned_partitions")
-                    return owned == PARTITIONS
+            async def survivor_owns_all() -> bool:
+                owned = await replica_metric(survivor, "lanes_processor_assigned_partitions")
+                return owned == PARTITIONS
 
-                await eventually(survivor_owns_all, 60, "survivor owns every partition", 0.5)
-                docs = await watcher.wait_all_done(within=RUN_DEADLINE)
+            await eventually(survivor_owns_all, 60, "survivor owns every partition", 0.5)
+            docs = await watcher.wait_all_done(within=RUN_DEADLINE)
 
     # The replicas added mid-run took partitions and did work; the scale-down hit a
     # run in progress and each leaving replica drained and exited cleanly (no SIGKILL).
