@@ -180,9 +180,20 @@ def store_table(store: dict[str, Any]) -> list[str]:
     for label, key, unit in STORE_ROWS:
         lines.append(
             f"| {label.replace('{large}', large)} "
-            f"| {durable[key]:,.0f}{unit} | {timer[key]:,.0f}{unit} |"
+            f"| {durable[key]:,.0f}{unit}{_cpu(durable, key)} "
+            f"| {timer[key]:,.0f}{unit}{_cpu(timer, key)} |"
         )
-    return [*lines, ""]
+    return [
+        *lines,
+        "",
+        "In brackets: the server's CPU time per operation (per document for the bulk).",
+        "",
+    ]
+
+
+def _cpu(results: dict[str, Any], key: str) -> str:
+    cpu = results.get("server_cpu_ms", {}).get(key)
+    return "" if cpu is None else f" ({cpu:.2f} ms CPU)"
 
 
 def broker_failover_table(failover: dict[str, Any]) -> list[str]:

@@ -1,5 +1,6 @@
 package dev.lanes.mongoserver;
 
+import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -65,6 +66,14 @@ public final class MongoWireServer {
     private static final Set<String> WRITE_COMMANDS = caseInsensitive(
         "insert", "update", "delete", "findAndModify", "create", "createIndexes", "drop",
         "dropDatabase", "dropIndexes", "renameCollection");
+
+    /**
+     * Netty event-loop threads. mongo-java-server runs each command on its connection's
+     * event-loop thread, so a slow command (a scan) stalls every other connection on that
+     * thread, heartbeats included; Netty's default (2 per core) made a client's heartbeat
+     * time out behind one under load, and PyMongo then cancelled that client's operations.
+     */
+    private static final int EVENT_LOOP_THREADS = 32;
 
     private MongoWireServer() {
     }
@@ -204,7 +213,7 @@ public final class MongoWireServer {
             dataFile, !flags.contains("--no-commit-per-write"), flags.contains("--fsync"));
         backend.version(MONGODB_4_4);
         MongoServer server = new MongoServer(backend);
-        server.bind(address, port);
+        server.bind(new InetSocketAddress(address, port), 1, EVENT_LOOP_THREADS);
         // shutdownNow closes the clients, then the backend, which writes H2's clean-shutdown mark.
         Runtime.getRuntime().addShutdownHook(new Thread(server::shutdownNow, "mongo-wire-shutdown"));
         System.out.println("MongoWireServer listening on " + address + ":" + port + ", data in " + dataFile
