@@ -10,7 +10,7 @@ at p50/p95/p99, when the slow user finished, and the throughput over the run.
 
     make bench-processor            # or: uv run python -m bench.processor --help
 
-It starts its own Kafka and FerretDB (``LocalInfra`` on free ports in a
+It starts its own Kafka and MongoDB-wire server (``LocalInfra`` on free ports in a
 temporary folder) and stops everything when done. Results go to
 ``bench/results/<UTC timestamp>/processor.{json,md}`` with the replica logs.
 """
@@ -250,7 +250,7 @@ async def run_benchmark(workload: Workload) -> Path:
             kafka_controller_port=free_port(),
             mongo_port=free_port(),
         )
-        logger.info("starting Kafka and FerretDB in %s", scratch)
+        logger.info("starting Kafka and the MongoDB-wire server in %s", scratch)
         await asyncio.to_thread(infra.start)
         try:
             results = [

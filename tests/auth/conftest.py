@@ -1,4 +1,4 @@
-"""Fixtures for the auth tests: real auth processes on the session's FerretDB."""
+"""Fixtures for the auth tests: real auth processes on the session's MongoDB-wire server."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The auth HTTP API against a real auth process and FerretDB."""
+"""The auth HTTP API against a real auth process and MongoDB-wire server."""
 
 from __future__ import annotations
 

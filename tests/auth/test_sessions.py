@@ -1,4 +1,4 @@
-"""Refresh tokens, logout and login limits against a real auth process and FerretDB."""
+"""Refresh tokens, logout and login limits against a real auth process and MongoDB-wire server."""
 
 from __future__ import annotations
 

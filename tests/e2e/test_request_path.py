@@ -1,4 +1,4 @@
-"""The whole request path through real processes: auth, gateway, two processors, Kafka, FerretDB.
+"""The whole request path through real processes: auth, gateway, two processors, Kafka, Mongo.
 
 Twenty users enqueue fifty requests each, all at once and interleaved. Every
 request must succeed; each user's requests must run one at a time, in the

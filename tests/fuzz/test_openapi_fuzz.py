@@ -1,6 +1,6 @@
 """Property-based fuzzing of auth and the gateway from their own OpenAPI documents (schemathesis).
 
-Both services run as real processes on the real Kafka and FerretDB. Every
+Both services run as real processes on the real Kafka and MongoDB-wire server. Every
 operation of each document is exercised with generated valid *and* invalid
 requests (at least `MIN_CASES` per service), mostly with a valid access
 token (else only the 401 path would be tested), sometimes with whatever

@@ -1,4 +1,4 @@
-"""A real auth and a real gateway process on the session's Kafka and FerretDB.
+"""A real auth and a real gateway process on the session's Kafka and MongoDB-wire server.
 
 The stack is started once for the gateway tests, with its own topic and
 database. Each test registers its own users, so tests do not see each

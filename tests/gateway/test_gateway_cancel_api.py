@@ -1,4 +1,4 @@
-"""``DELETE /v1/requests/{id}`` through a real gateway and FerretDB (no processor here).
+"""``DELETE /v1/requests/{id}`` through a real gateway and MongoDB-wire server (no processor here).
 
 Where a test needs a request that started or finished, it writes the status
 document as the processor would; ``test_gateway_cancel_e2e.py`` runs the real one.

@@ -1,4 +1,4 @@
-"""``Idempotency-Key`` on ``POST /v1/requests`` through a real gateway, Kafka and FerretDB."""
+"""``Idempotency-Key`` on ``POST /v1/requests`` through a real gateway, Kafka and Mongo store."""
 
 from __future__ import annotations
 

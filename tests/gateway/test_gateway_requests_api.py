@@ -1,4 +1,4 @@
-"""``/v1/requests`` and ``/v1/queue`` through a real gateway, Kafka and FerretDB."""
+"""``/v1/requests`` and ``/v1/queue`` through a real gateway, Kafka and MongoDB-wire server."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """After a run of known size through real processes, the scraped numbers are exactly that run.
 
 Auth, the gateway and two processors run as real processes on real Kafka and
-FerretDB. Two users sign up (one also fails a login and refreshes once) and
+MongoDB-wire server. Two users sign up (one also fails a login and refreshes once) and
 enqueue ten echo requests each. Every counter and histogram count scraped
 from /metrics must equal what that run did, exactly; and every metric the
 dashboards and alert rules read must be one the services really export.

@@ -1,7 +1,7 @@
 """One request, one trace: from the gateway's HTTP span through Kafka to the processor's writes.
 
 The gateway app runs in this process (over httpx's ASGI transport) and the
-processor's real consumer engine too, both on the real Kafka and FerretDB,
+processor's real consumer engine too, both on the real Kafka and MongoDB-wire server,
 with an in-memory span exporter; auth runs as a real process. The trace
 context crosses Kafka only in the record's headers, as in production.
 """
