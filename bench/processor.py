@@ -49,7 +49,7 @@ RESULTS_DIR = Path(__file__).resolve().parent / "results"
 ORDERINGS = ("key", "partition")
 SLOW_USER = "slow-user"
 POLL_SECONDS = 1.0
-"""Status reads scan the collection on FerretDB: read no more often than this."""
+"""Status reads scan the collection on the embedded server: read no more often than this."""
 
 
 @dataclass(frozen=True)
@@ -225,7 +225,7 @@ def write_results(
     report = {
         "benchmark": "processor head-of-line",
         "started_at": started.isoformat(),
-        # Other work on the machine slows FerretDB, and so every figure here.
+        # Other work on the machine slows the store, and so every figure here.
         "machine": {"cpus": os.cpu_count(), "load_average_1m_at_start": round(load_at_start, 2)},
         "workload": asdict(workload),
         "results": [asdict(r) for r in results],

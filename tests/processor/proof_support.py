@@ -6,8 +6,8 @@ recorded (status documents in the test's own database, the consumer group's
 committed offsets, the dead-letter topic). Each proof gets its own topics,
 database and consumer group, so nothing leaks between tests.
 
-FerretDB v1 serves only ``_id`` lookups from an index; anything else scans the
-collection. The readers here therefore fetch a test's whole (small)
+The embedded MongoDB-wire server serves only ``_id`` lookups from an index;
+anything else scans the collection. The readers here therefore fetch a test's whole (small)
 collection in one query, no more often than once a second (less often when a
 read is slow).
 """
@@ -45,7 +45,7 @@ from lanes_devstack.services import RunningService, start_service
 from lanes_devstack.waiting import ConditionTimeoutError, eventually
 
 POLL_SECONDS = 1.0
-"""How often a proof reads its statuses: each read is a full scan on FerretDB."""
+"""How often a proof reads its statuses: each read is a full scan on the embedded server."""
 
 STATUS_FIELDS = {
     "state": 1,
@@ -346,7 +346,7 @@ class StatusReader:
         await eventually(reached, within, f"{count} documents match {query}", interval=POLL_SECONDS)
 
     async def one(self, request_id: str) -> MongoDocument | None:
-        """One status document (an ``_id`` lookup, cheap on FerretDB)."""
+        """One status document (an ``_id`` lookup, cheap on any server)."""
         return await self._collection.find_one({"_id": request_id})
 
     async def insert(self, document: MongoDocument) -> None:
@@ -461,7 +461,7 @@ class StatusWatcher:
     Every read feeds a `RankHistory`, so a state that moves backwards between
     two reads is caught, and keeps the latest documents for progress checks.
     Reads are paced so they take at most a third of the server's time: on
-    FerretDB each one scans the collection, and a busy machine slows it.
+    the embedded server each one scans the collection, and a busy machine slows it.
     """
 
     def __init__(

@@ -41,8 +41,7 @@ PARTITIONS = 6
 KILL_WHEN_DONE = (0.15, 0.40, 0.65)
 """Fractions of the run finished when each kill happens: early, middle, late."""
 RUN_DEADLINE = 900
-"""Seconds for the whole run. FerretDB's updates scan the collection, so the run
-slows as it fills, and more so on a busy machine; a lost request shows sooner,
+"""Seconds for the whole run, generous for a busy machine; a lost request shows sooner,
 as no progress at all (`StatusWatcher.wait_done`)."""
 
 

@@ -71,7 +71,7 @@ async def test_no_offset_is_committed_past_work_the_store_never_recorded(
     local_infra: LocalInfra, unique_name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The processors' connections to the stopped server linger on its port; the
-    # devstack's free-port check counts them, FerretDB itself does not.
+    # devstack's free-port check counts them, the server itself does not.
     monkeypatch.setattr(servers, "require_free_port", require_no_listener)
     rng = random.Random(unique_name)
     names = ProofNames.fresh(unique_name)
