@@ -47,6 +47,8 @@ USERS = 60
 REQUESTS = 900
 REPLICAS = 2
 PARTITIONS = 4
+FIRST_WAVE = 0.3
+"""The share produced before the outage is prepared; the rest just before it begins."""
 OUTAGE_WHEN_DONE = 0.25
 OUTAGE_SECONDS = 8.0
 """Long enough for several commit intervals (1 s) and a store retry or two to pass."""
@@ -78,14 +80,22 @@ async def test_no_offset_is_committed_past_work_the_store_never_recorded(
     with processor_fleet(
         local_infra, names, tmp_path / "logs", replicas=REPLICAS, partitions=PARTITIONS
     ) as fleet:
-        async with StatusReader(local_infra.mongo_uri, names.database) as reader:
-            kafka = local_infra.kafka_bootstrap_servers
-            async with RequestProducer(kafka, names.topic) as producer:
-                produced = await producer.produce(interleaved_sleeps(rng, USERS, REQUESTS))
-            ids = [p.id for p in produced]
+        messages = interleaved_sleeps(rng, USERS, REQUESTS)
+        first_wave = int(FIRST_WAVE * REQUESTS)
+        kafka = local_infra.kafka_bootstrap_servers
+        async with (
+            StatusReader(local_infra.mongo_uri, names.database) as reader,
+            RequestProducer(kafka, names.topic) as producer,
+        ):
+            # Some work is recorded and committed before the outage; the second wave,
+            # produced just before the store goes away, is what the replicas hold
+            # during it, however fast they ran through the first.
+            produced = await producer.produce(messages[:first_wave])
+            ids = [m.id for m in messages]
             async with StatusWatcher(reader, ids) as watcher:
                 await watcher.wait_done(int(OUTAGE_WHEN_DONE * REQUESTS), within=180)
             done_before_outage = watcher.done
+            produced += await producer.produce(messages[first_wave:])
 
             await asyncio.to_thread(local_infra.mongo.stop)
             # Any write that landed before the restart landed before this moment.
