@@ -69,19 +69,25 @@ async def test_killed_coordinator_moves_and_commits_resume(
             StatusReader(cluster_infra.mongo_uri, names.database) as reader,
             RequestProducer(bootstrap, names.topic) as producer,
         ):
-            produced = await producer.produce(interleaved_sleeps(rng, USERS, REQUESTS, max_ms=10))
-            async with StatusWatcher(reader, [p.id for p in produced]) as watcher:
+            messages = interleaved_sleeps(rng, USERS, REQUESTS, max_ms=10)
+            first_wave = REQUESTS // 5
+            produced = await producer.produce(messages[:first_wave])
+            async with StatusWatcher(reader, [m.id for m in messages]) as watcher:
                 await watcher.wait_done(REQUESTS // 10, within=RUN_DEADLINE)
 
                 async def coordinator() -> int | None:
                     return await asyncio.to_thread(group_coordinator, bootstrap, names.group_id)
 
                 victim = await eventually(coordinator, 60, "the group's coordinator")
-                done_at_kill = watcher.done
                 before = committed_offsets(bootstrap, names.group_id)
                 at_kill = {
                     (names.topic, p): before.get((names.topic, p), -1) for p in range(PARTITIONS)
                 }
+                # The rest of the run is produced just before the kill, so the kill lands
+                # mid-run however fast the first wave went (one user's order is kept: the
+                # list is in queue order and this wave follows the first).
+                produced += await producer.produce(messages[first_wave:])
+                done_at_kill = watcher.done
                 killed_at = time.monotonic()
                 await asyncio.to_thread(cluster.kill, victim)
                 probes = await producer.produce(
