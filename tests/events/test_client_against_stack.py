@@ -26,6 +26,7 @@ from lanes_client import (
     NotFoundError,
     RequestState,
 )
+from lanes_devstack.waiting import wait_until
 from tests.events.conftest import EventsStack
 
 pytestmark = pytest.mark.integration
@@ -54,19 +55,18 @@ def wait_until_streaming(url: str, token: str, timeout: float = 60) -> None:
     open, a third of ours is refused (429). A real condition, no timing.
     """
     headers = {"Authorization": f"Bearer {token}"}
-    deadline = time.monotonic() + timeout
-    with httpx.Client(base_url=url, timeout=30) as http:
-        while True:
-            with (
-                http.stream("GET", "/v1/events", headers=headers) as first,
-                http.stream("GET", "/v1/events", headers=headers) as second,
-                http.stream("GET", "/v1/events", headers=headers) as third,
-            ):
-                assert first.status_code == 200 and second.status_code == 200
-                if third.status_code == 429:
-                    return
-            assert time.monotonic() < deadline, "the watch never connected"
-            time.sleep(0.2)
+
+    def third_stream_refused() -> bool:
+        with (
+            httpx.Client(base_url=url, timeout=30) as http,
+            http.stream("GET", "/v1/events", headers=headers) as first,
+            http.stream("GET", "/v1/events", headers=headers) as second,
+            http.stream("GET", "/v1/events", headers=headers) as third,
+        ):
+            assert first.status_code == 200 and second.status_code == 200
+            return third.status_code == 429
+
+    wait_until(third_stream_refused, timeout, "the watch holding a stream")
 
 
 def test_cli_enqueues_watches_cancels_and_replays(

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from lanes_devstack.process import free_port
+from lanes_devstack.waiting import eventually
 from tests.events.conftest import EventsStack
 from tests.events.sse import bearer, frames
 
@@ -57,10 +58,7 @@ async def test_streams_end_terminal_across_a_processor_kill(events_stack: Events
             answer = await http.get("/v1/queue", headers=bearer(tokens[0]))
             return bool(answer.json()["counts"]["succeeded"] >= 3)
 
-        deadline = asyncio.get_running_loop().time() + 60
-        while not await some_finished():
-            assert asyncio.get_running_loop().time() < deadline, "nothing ran"
-            await asyncio.sleep(0.05)
+        await eventually(some_finished, 60, "some requests finished before the kill")
         victim.process.kill()
         stack.processors.remove(victim)
         await asyncio.to_thread(stack.start_processor, free_port())

@@ -7,6 +7,7 @@ import asyncio
 import httpx
 import pytest
 
+from lanes_devstack.waiting import eventually
 from tests.events.conftest import EventsStack
 from tests.events.sse import Frame, bearer, frames
 
@@ -143,11 +144,9 @@ async def test_streams_past_the_bound_answer_429_and_closing_frees_them(
 
 async def _until_stream_opens(http: httpx.AsyncClient, token: str) -> None:
     """The server notices closed connections asynchronously: poll until a slot is free."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + 10
-    while True:
+
+    async def stream_opens() -> bool:
         async with http.stream("GET", "/v1/events", headers=bearer(token)) as probe:
-            if probe.status_code == 200:
-                return
-        assert loop.time() < deadline, "closed streams were never freed"
-        await asyncio.sleep(0.1)
+            return probe.status_code == 200
+
+    await eventually(stream_opens, 10, "closed streams freed", interval=0.1)
