@@ -36,7 +36,8 @@ from bench.rss import PeakRss
 from lanes_common.documents import REQUESTS_COLLECTION, encode_json_value
 from lanes_common.kafka import AsyncProducer, producer_config
 from lanes_common.messages import new_request_id, utc_now
-from lanes_common.mongo import MongoDocument, create_mongo_client
+from lanes_common.mongo import create_mongo_client
+from lanes_common.types import MongoDocument
 from lanes_devstack.infra import LocalInfra
 
 logger = logging.getLogger("bench.history")

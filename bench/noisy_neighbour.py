@@ -36,8 +36,9 @@ from bench.rss import PeakRss
 from lanes_common.documents import REQUESTS_COLLECTION
 from lanes_common.kafka import AsyncProducer, producer_config
 from lanes_common.messages import RequestMessage, new_request_id, utc_now
-from lanes_common.mongo import MongoDocument, create_mongo_client
+from lanes_common.mongo import create_mongo_client
 from lanes_common.states import TERMINAL_RANK
+from lanes_common.types import MongoDocument
 from lanes_devstack.infra import LocalInfra
 from lanes_devstack.process import free_port
 from lanes_devstack.services import RunningService, start_service

@@ -28,7 +28,8 @@ from pymongo import UpdateOne
 
 from bench.harness import Settings, median
 from bench.rss import PeakRss
-from lanes_common.mongo import MongoDocument, create_mongo_client
+from lanes_common.mongo import create_mongo_client
+from lanes_common.types import MongoDocument
 from lanes_devstack.process import free_port
 from lanes_devstack.servers import MongoWireServer
 

@@ -19,8 +19,9 @@ import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
 from lanes_common.messages import RequestMessage, new_request_id, utc_now
-from lanes_common.mongo import MongoDocument, create_mongo_client
+from lanes_common.mongo import create_mongo_client
 from lanes_common.states import RequestState
+from lanes_common.types import MongoDocument
 from lanes_devstack.infra_modes import EXTERNAL_MONGO_VARIABLE, MODE_VARIABLE, IntegrationInfra
 from lanes_gateway.cursor import PageCursor
 from lanes_gateway.store import (

@@ -5,13 +5,13 @@ from __future__ import annotations
 from opentelemetry import trace
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from lanes_common.messages import KafkaHeaders
 from lanes_common.telemetry.propagation import (
     extract_trace_context,
     header_text,
     inject_trace_context,
 )
 from lanes_common.telemetry.tracing import tracer
+from lanes_common.types import KafkaHeaders
 
 STALE = b"00-11111111111111111111111111111111-2222222222222222-01"
 

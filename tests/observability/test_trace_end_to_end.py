@@ -24,9 +24,9 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 
 from lanes_common.kafka import AsyncProducer, producer_config
-from lanes_common.messages import KafkaHeaders
 from lanes_common.mongo import create_mongo_client
 from lanes_common.telemetry.propagation import header_text
+from lanes_common.types import KafkaHeaders
 from lanes_devstack.waiting import eventually
 from lanes_gateway.config import GatewaySettings
 from lanes_gateway.main import create_app

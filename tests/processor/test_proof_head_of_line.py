@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from lanes_common.messages import RequestMessage
-from lanes_common.mongo import MongoDocument
+from lanes_common.types import MongoDocument
 from lanes_devstack.infra_modes import IntegrationInfra
 from tests.processor.proof_support import (
     Produced,

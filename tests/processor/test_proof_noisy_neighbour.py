@@ -25,8 +25,8 @@ from pathlib import Path
 import pytest
 
 from lanes_common.messages import RequestMessage
-from lanes_common.mongo import MongoDocument
 from lanes_common.states import TERMINAL_RANK
+from lanes_common.types import MongoDocument
 from lanes_devstack.infra_modes import IntegrationInfra
 from lanes_devstack.services import RunningService
 from lanes_devstack.waiting import eventually

@@ -13,8 +13,9 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from lanes_common.documents import decode_json_value, encode_json_value
 from lanes_common.messages import RequestMessage, new_request_id, utc_now
-from lanes_common.mongo import MongoDocument, create_mongo_client
+from lanes_common.mongo import create_mongo_client
 from lanes_common.states import RequestState
+from lanes_common.types import MongoDocument
 from lanes_common.user_queues import USER_QUEUES_COLLECTION, UserQueue
 from lanes_devstack.infra_modes import IntegrationInfra
 from lanes_gateway.queued_inserts import QueuedInserts

@@ -19,7 +19,8 @@ from pymongo import AsyncMongoClient, InsertOne, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from lanes_common.mongo import MongoDocument, create_mongo_client
+from lanes_common.mongo import create_mongo_client
+from lanes_common.types import MongoDocument
 from lanes_devstack.infra_modes import IntegrationInfra
 
 pytestmark = pytest.mark.integration

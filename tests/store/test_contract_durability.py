@@ -19,7 +19,7 @@ import pytest
 from pymongo import AsyncMongoClient, UpdateOne
 from pymongo.errors import PyMongoError
 
-from lanes_common.mongo import MongoDocument
+from lanes_common.types import MongoDocument
 from lanes_devstack.infra_modes import MODE_VARIABLE
 from lanes_devstack.process import free_port
 from lanes_devstack.servers import MongoWireServer

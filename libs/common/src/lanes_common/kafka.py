@@ -11,14 +11,13 @@ import asyncio
 import logging
 import threading
 from collections.abc import Iterable
-from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
 from lanes_common.errors import DependencyUnavailableError, LanesError
-from lanes_common.messages import KafkaHeaders
+from lanes_common.types import KafkaConfig, KafkaHeaders
 
 logger = logging.getLogger(__name__)
 
@@ -26,8 +25,6 @@ logger = logging.getLogger(__name__)
 _probe_logger = logging.getLogger("lanes.kafka.probe")
 _probe_logger.addHandler(logging.NullHandler())
 _probe_logger.propagate = False
-
-KafkaConfig = dict[str, Any]
 
 
 class ProduceError(LanesError):
@@ -135,7 +132,7 @@ def _fail(future: asyncio.Future[Message], exc: Exception) -> None:
 
 def kafka_is_ready(bootstrap_servers: str, timeout: float = 2.0) -> bool:
     """True when a broker answers a metadata request."""
-    probe_config: dict[str, Any] = {"bootstrap.servers": bootstrap_servers, "logger": _probe_logger}
+    probe_config: KafkaConfig = {"bootstrap.servers": bootstrap_servers, "logger": _probe_logger}
     admin = AdminClient(probe_config)
     try:
         metadata = admin.list_topics(timeout=timeout)

@@ -10,14 +10,13 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from lanes_common.errors import LanesError
+from lanes_common.types import KafkaHeaders
 
 SCHEMA_VERSION = 1
 
 HEADER_SCHEMA_VERSION = "lanes-schema-version"
 HEADER_REQUEST_ID = "lanes-request-id"
 HEADER_TYPE = "lanes-type"
-
-KafkaHeaders = list[tuple[str, str | bytes | None]]
 
 
 class MessageDecodeError(LanesError):

@@ -5,15 +5,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
 
 from pymongo import AsyncMongoClient, InsertOne, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, ConnectionFailure, PyMongoError
 
 from lanes_common.errors import DependencyUnavailableError
-
-MongoDocument = dict[str, Any]
+from lanes_common.types import MongoDocument
 
 DUPLICATE_KEY = 11000
 """MongoDB's error code for a write that would duplicate a unique key (E11000)."""

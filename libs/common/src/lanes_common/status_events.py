@@ -21,10 +21,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from lanes_common.errors import LanesError
 from lanes_common.kafka import AsyncProducer, ProduceError, ensure_topics
-from lanes_common.messages import HEADER_REQUEST_ID, HEADER_SCHEMA_VERSION, KafkaHeaders
-from lanes_common.mongo import MongoDocument
+from lanes_common.messages import HEADER_REQUEST_ID, HEADER_SCHEMA_VERSION
 from lanes_common.states import RequestState
 from lanes_common.telemetry.propagation import inject_trace_context
+from lanes_common.types import KafkaHeaders, MongoDocument
 
 logger = logging.getLogger(__name__)
 

@@ -37,8 +37,8 @@ from datetime import datetime
 
 from pymongo import UpdateOne
 
-from lanes_common.mongo import MongoDocument
 from lanes_common.states import RequestState
+from lanes_common.types import MongoDocument
 
 USER_QUEUES_COLLECTION = "user_queues"
 """One document per user that ever had an open request: ``_id`` = user id, ``open`` = entries."""

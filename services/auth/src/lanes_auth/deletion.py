@@ -21,7 +21,7 @@ from pymongo.errors import DuplicateKeyError
 from lanes_auth.refresh import RefreshTokenStore
 from lanes_auth.users import UserStore
 from lanes_common.messages import utc_now
-from lanes_common.mongo import MongoDocument
+from lanes_common.types import MongoDocument
 
 logger = logging.getLogger(__name__)
 

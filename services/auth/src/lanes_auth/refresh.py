@@ -30,7 +30,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from lanes_auth.errors import InvalidRefreshTokenError
-from lanes_common.mongo import MongoDocument
+from lanes_common.types import MongoDocument
 
 logger = logging.getLogger(__name__)
 

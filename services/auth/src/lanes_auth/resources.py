@@ -27,9 +27,10 @@ from lanes_auth.tokens import AccessTokenIssuer
 from lanes_auth.users import UserStore
 from lanes_auth.verification import access_token_verifier
 from lanes_common.documents import DELETED_USERS_COLLECTION, USERS_COLLECTION
-from lanes_common.mongo import MongoDocument, create_mongo_client, retry_until_mongo_answers
+from lanes_common.mongo import create_mongo_client, retry_until_mongo_answers
 from lanes_common.periodic import running_periodically
 from lanes_common.tokens import TokenVerifier
+from lanes_common.types import MongoDocument
 
 logger = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from lanes_auth.errors import UserExistsError
-from lanes_common.mongo import MongoDocument
+from lanes_common.types import MongoDocument
 
 USERNAME_INDEX = "username_key_unique"
 EMAIL_INDEX = "email_key_unique"

@@ -23,7 +23,7 @@ from typing import TypeVar
 
 from pymongo.asynchronous.collection import AsyncCollection
 
-from lanes_common.mongo import MongoDocument
+from lanes_common.types import MongoDocument
 
 MAX_REMEMBERED_USERS = 100_000
 _V = TypeVar("_V")

@@ -45,7 +45,7 @@ from pymongo.errors import DuplicateKeyError
 
 from lanes_common.kafka import AsyncProducer
 from lanes_common.messages import RequestMessage, new_request_id, utc_now
-from lanes_common.mongo import MongoDocument
+from lanes_common.types import MongoDocument
 from lanes_gateway.enqueue import produce_request
 from lanes_gateway.errors import (
     EnqueueUnavailableError,

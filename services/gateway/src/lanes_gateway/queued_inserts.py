@@ -29,8 +29,9 @@ from pymongo import InsertOne
 from pymongo.asynchronous.database import AsyncDatabase
 
 from lanes_common.documents import REQUESTS_COLLECTION
-from lanes_common.mongo import MongoDocument, write_unordered
+from lanes_common.mongo import write_unordered
 from lanes_common.states import RequestState
+from lanes_common.types import MongoDocument
 from lanes_common.user_queues import (
     USER_QUEUES_COLLECTION,
     ClosedEntry,

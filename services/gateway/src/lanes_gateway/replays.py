@@ -13,8 +13,8 @@ from pymongo.asynchronous.collection import AsyncCollection
 from lanes_common.documents import decode_json_value
 from lanes_common.kafka import AsyncProducer
 from lanes_common.messages import RequestMessage, new_request_id, utc_now
-from lanes_common.mongo import MongoDocument
 from lanes_common.states import RequestState
+from lanes_common.types import MongoDocument
 from lanes_gateway.enqueue import produce_request
 from lanes_gateway.errors import EnqueueUnavailableError, NotReplayableError
 from lanes_gateway.queued_inserts import QueuedInserts

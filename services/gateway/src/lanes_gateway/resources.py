@@ -16,11 +16,12 @@ from pymongo import AsyncMongoClient
 from lanes_common.documents import DELETED_USERS_COLLECTION
 from lanes_common.kafka import AsyncProducer, producer_config
 from lanes_common.messages import utc_now
-from lanes_common.mongo import MongoDocument, create_mongo_client, retry_until_mongo_answers
+from lanes_common.mongo import create_mongo_client, retry_until_mongo_answers
 from lanes_common.periodic import running_periodically
 from lanes_common.status_events import StatusPublisher, ensure_status_topic
 from lanes_common.telemetry.propagation import inject_http_trace_context
 from lanes_common.tokens import JwksKeySet, TokenVerifier
+from lanes_common.types import MongoDocument
 from lanes_gateway.auth_client import AuthClient
 from lanes_gateway.config import GatewaySettings
 from lanes_gateway.deleted_users import DeletedUsers

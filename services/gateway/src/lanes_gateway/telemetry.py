@@ -15,10 +15,11 @@ from opentelemetry.trace import SpanKind
 from opentelemetry.util.types import Attributes
 
 from lanes_common.kafka import AsyncProducer, ProduceError
-from lanes_common.messages import HEADER_REQUEST_ID, HEADER_TYPE, KafkaHeaders
+from lanes_common.messages import HEADER_REQUEST_ID, HEADER_TYPE
 from lanes_common.telemetry.log_context import bind_log_fields
 from lanes_common.telemetry.propagation import header_text, inject_trace_context
 from lanes_common.telemetry.tracing import tracer
+from lanes_common.types import KafkaHeaders
 from lanes_gateway import metrics
 
 

@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from lanes_common.documents import decode_json_value
-from lanes_common.mongo import MongoDocument
 from lanes_common.states import OPEN_STATES, RequestState
+from lanes_common.types import MongoDocument
 from lanes_common.user_queues import UserQueue
 from lanes_gateway.schemas import QueueSummary, RequestFailure, RequestView
 

@@ -11,7 +11,7 @@ import asyncio
 import logging
 
 from lanes_common.kafka import AsyncProducer, ProduceError
-from lanes_common.messages import KafkaHeaders
+from lanes_common.types import KafkaHeaders
 from lanes_processor.consumer.retry import Backoff
 from lanes_processor.records import ConsumedRecord
 

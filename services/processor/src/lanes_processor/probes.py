@@ -10,8 +10,9 @@ from fastapi import FastAPI
 from pymongo import AsyncMongoClient
 
 from lanes_common.health import ReadinessCheck, health_router
-from lanes_common.mongo import MongoDocument, mongo_is_ready
+from lanes_common.mongo import mongo_is_ready
 from lanes_common.telemetry.http import fastapi_telemetry
+from lanes_common.types import MongoDocument
 
 
 class ProbeServer(uvicorn.Server):

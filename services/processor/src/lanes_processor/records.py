@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from confluent_kafka import Message
 
-from lanes_common.messages import KafkaHeaders
+from lanes_common.types import KafkaHeaders
 
 
 @dataclass(frozen=True, slots=True)

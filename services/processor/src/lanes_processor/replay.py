@@ -25,8 +25,9 @@ from lanes_common.errors import LanesError
 from lanes_common.kafka import AsyncProducer, producer_config
 from lanes_common.logs import configure_logging
 from lanes_common.messages import MessageDecodeError, RequestMessage, new_request_id, utc_now
-from lanes_common.mongo import MongoDocument, create_mongo_client
+from lanes_common.mongo import create_mongo_client
 from lanes_common.states import RequestState
+from lanes_common.types import MongoDocument
 from lanes_processor.config import ProcessorSettings
 
 logger = logging.getLogger(__name__)

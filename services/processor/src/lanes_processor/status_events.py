@@ -21,9 +21,9 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from lanes_common.documents import REQUESTS_COLLECTION
 from lanes_common.messages import RequestMessage, utc_now
-from lanes_common.mongo import MongoDocument
 from lanes_common.states import RequestState
 from lanes_common.status_events import StatusEvent, StatusPublisher
+from lanes_common.types import MongoDocument
 from lanes_processor.consumer.replayed import FinishedLookup
 from lanes_processor.store import WriteOutcome
 from lanes_processor.telemetry import TracedStatusStore

@@ -35,9 +35,10 @@ from pymongo.errors import PyMongoError
 
 from lanes_common.documents import REQUESTS_COLLECTION, encode_json_value
 from lanes_common.messages import RequestMessage, utc_now
-from lanes_common.mongo import MongoDocument, write_unordered
+from lanes_common.mongo import write_unordered
 from lanes_common.states import TERMINAL_RANK, RequestState
 from lanes_common.telemetry.log_context import describe_error
+from lanes_common.types import MongoDocument
 from lanes_common.user_queues import (
     USER_QUEUES_COLLECTION,
     ClosedEntry,

@@ -11,7 +11,7 @@ import httpx
 from opentelemetry import propagate
 from opentelemetry.context import Context
 
-from lanes_common.messages import KafkaHeaders
+from lanes_common.types import KafkaHeaders
 
 
 def header_text(headers: KafkaHeaders, name: str) -> str | None:

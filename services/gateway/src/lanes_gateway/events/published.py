@@ -9,9 +9,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from lanes_common.messages import RequestMessage
-from lanes_common.mongo import MongoDocument
 from lanes_common.states import RequestState
 from lanes_common.status_events import StatusEvent
+from lanes_common.types import MongoDocument
 
 
 def queued_event(message: RequestMessage, now: datetime) -> StatusEvent:

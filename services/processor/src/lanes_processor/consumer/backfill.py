@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
+from lanes_common.types import KafkaConfig
 from lanes_processor import metrics
 from lanes_processor.records import ConsumedRecord, from_message
 
@@ -56,7 +57,7 @@ class RecordSource(Protocol):
 SourceFactory = Callable[[str, int], RecordSource]
 
 
-def backfill_config(consumer_settings: dict[str, Any]) -> dict[str, Any]:
+def backfill_config(consumer_settings: KafkaConfig) -> KafkaConfig:
     """A reader by assignment beside the group's consumer: never joins, never commits.
 
     Its prefetch is small: a round reads a little past what it hands over.
@@ -80,7 +81,7 @@ class KafkaRecordSource:
     """A `RecordSource` on a confluent-kafka Consumer; its blocking calls run on ``thread``."""
 
     def __init__(
-        self, config: dict[str, Any], topic: str, partition: int, thread: ThreadPoolExecutor
+        self, config: KafkaConfig, topic: str, partition: int, thread: ThreadPoolExecutor
     ) -> None:
         self._config = config
         self._topic = topic
@@ -230,7 +231,7 @@ class Refill:
         )
 
 
-def kafka_sources(consumer_settings: dict[str, Any], thread: ThreadPoolExecutor) -> SourceFactory:
+def kafka_sources(consumer_settings: KafkaConfig, thread: ThreadPoolExecutor) -> SourceFactory:
     """A `SourceFactory` of `KafkaRecordSource` readers sharing one thread."""
     config = backfill_config(consumer_settings)
 

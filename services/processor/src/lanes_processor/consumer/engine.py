@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from lanes_common.errors import LanesError
+from lanes_common.types import KafkaConfig, PartitionId
 from lanes_processor import metrics
 from lanes_processor.consumer.backfill import kafka_sources
 from lanes_processor.consumer.backpressure import HeldBounds, PartitionLoad, decide_pauses
@@ -36,7 +37,6 @@ class RebalanceStuckError(LanesError):
 
 
 T = TypeVar("T")
-PartitionId = tuple[str, int]
 
 POLL_BATCH = 500
 POLL_TIMEOUT_SECONDS = 0.1
@@ -48,13 +48,13 @@ PREFETCH_KBYTES = 4096
 
 def consumer_config(
     bootstrap_servers: str, group_id: str, group_protocol: str, client_id: str
-) -> dict[str, Any]:
+) -> KafkaConfig:
     """Manual commits only, and an incremental rebalance protocol.
 
     ``group.protocol=consumer`` is KIP-848 (the broker assigns partitions
     incrementally); ``classic`` falls back to cooperative-sticky.
     """
-    config: dict[str, Any] = {
+    config: KafkaConfig = {
         "bootstrap.servers": bootstrap_servers,
         "group.id": group_id,
         "client.id": client_id,
@@ -76,7 +76,7 @@ class ProcessorEngine:
 
     def __init__(
         self,
-        consumer_settings: dict[str, Any],
+        consumer_settings: KafkaConfig,
         topic: str,
         run_record: RunRecord,
         *,

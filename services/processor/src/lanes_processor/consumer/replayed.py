@@ -18,8 +18,8 @@ from typing import Protocol
 from pymongo.asynchronous.collection import AsyncCollection
 
 from lanes_common.messages import HEADER_REQUEST_ID
-from lanes_common.mongo import MongoDocument
 from lanes_common.states import TERMINAL_RANK
+from lanes_common.types import MongoDocument
 from lanes_processor.records import ConsumedRecord
 
 

@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Response
 
 from lanes_common.messages import utc_now
-from lanes_common.mongo import MongoDocument
 from lanes_common.states import RequestState
+from lanes_common.types import MongoDocument
 from lanes_gateway.api.problems import problem_responses
 from lanes_gateway.cursor import PageCursor
 from lanes_gateway.deps import CurrentUser, Resources
