@@ -53,7 +53,7 @@ class Work:
         self.done: defaultdict[bytes, list[int]] = defaultdict(list)
         self.order: list[tuple[bytes, int]] = []
         self.gates: dict[bytes, asyncio.Event] = {}
-        self.lanes: PartitionLanes | None = None
+        self.partition_lanes: PartitionLanes | None = None
         self.most_held = 0
         self.all_done = asyncio.Event()
         self.changed = asyncio.Event()
@@ -66,8 +66,8 @@ class Work:
             await self.changed.wait()
 
     async def __call__(self, r: ConsumedRecord) -> None:
-        assert self.lanes is not None
-        self.most_held = max(self.most_held, self.lanes.held)
+        assert self.partition_lanes is not None
+        self.most_held = max(self.most_held, self.partition_lanes.held)
         gate = self.gates.get(r.key or b"")
         if gate is not None:
             await gate.wait()
@@ -83,12 +83,12 @@ def partition(
     work: Work, log: list[ConsumedRecord], per_user: int, bound: int = 1_000
 ) -> tuple[PartitionLanes, ListSource]:
     source = ListSource(log)
-    lanes = PartitionLanes(
+    partition_lanes = PartitionLanes(
         "t", 0, work, per_user=per_user, bound=bound, open_source=lambda _t, _p: source
     )
-    work.lanes = lanes
+    work.partition_lanes = partition_lanes
     work.expected = len(log)
-    return lanes, source
+    return partition_lanes, source
 
 
 def offsets_of(log: list[ConsumedRecord], key: bytes) -> list[int]:
@@ -98,18 +98,18 @@ def offsets_of(log: list[ConsumedRecord], key: bytes) -> list[int]:
 async def test_a_heavy_user_holds_its_bound_and_light_users_go_first() -> None:
     log = [record(o, b"heavy") for o in range(60)] + [record(60 + n, b"l%d" % n) for n in range(5)]
     work = Work()
-    lanes, source = partition(work, log, per_user=4)
+    partition_lanes, source = partition(work, log, per_user=4)
     for r in log:
-        lanes.add(r)
-    assert lanes.held == 4 + 5  # the heavy user's bound, and each light user's one
-    assert set(lanes.spilled) == {b"heavy"}
+        partition_lanes.add(r)
+    assert partition_lanes.held == 4 + 5  # the heavy user's bound, and each light user's one
+    assert set(partition_lanes.spilled) == {b"heavy"}
     await asyncio.wait_for(work.all_done.wait(), WAIT)
     assert work.done[b"heavy"] == offsets_of(log, b"heavy")  # in order, each once
     assert work.most_held <= 9
     lights_done = max(work.order.index((b"l%d" % n, 60 + n)) for n in range(5))
     assert lights_done < work.order.index((b"heavy", 10))
-    assert lanes.offsets.commit_contiguous_offsets() == len(log)
-    assert lanes.spilled == {}
+    assert partition_lanes.offsets.commit_contiguous_offsets() == len(log)
+    assert partition_lanes.spilled == {}
     # Rounds go on from the last batch read: each record is read again about once.
     assert source.read_count <= len(log) + 7
     assert len(source.seeks) <= 2
@@ -119,26 +119,26 @@ async def test_a_spilled_user_blocked_on_a_stuck_record_does_not_hold_up_another
     log = [record(o, b"a" if o % 2 == 0 else b"b") for o in range(40)]
     work = Work()
     work.gates[b"a"] = asyncio.Event()  # a's first record is stuck
-    lanes, _ = partition(work, log, per_user=3)
+    partition_lanes, _ = partition(work, log, per_user=3)
     for r in log:
-        lanes.add(r)
+        partition_lanes.add(r)
     await asyncio.wait_for(work.until(lambda: len(work.done[b"b"]) == 20), WAIT)
     assert work.done[b"a"] == []
     assert work.done[b"b"] == offsets_of(log, b"b")
     # The stuck record holds the commit point: nothing past it is committable.
-    assert lanes.offsets.commit_contiguous_offsets() is None
+    assert partition_lanes.offsets.commit_contiguous_offsets() is None
     work.gates[b"a"].set()
     await asyncio.wait_for(work.all_done.wait(), WAIT)
     assert work.done[b"a"] == offsets_of(log, b"a")
-    assert lanes.offsets.commit_contiguous_offsets() == 40
+    assert partition_lanes.offsets.commit_contiguous_offsets() == 40
 
 
 async def test_the_partition_bound_holds_while_refilling() -> None:
     log = [record(o, b"u%d" % (o % 4)) for o in range(80)]
     work = Work()
-    lanes, _ = partition(work, log, per_user=4, bound=6)
+    partition_lanes, _ = partition(work, log, per_user=4, bound=6)
     for r in log:
-        lanes.add(r)
+        partition_lanes.add(r)
     await asyncio.wait_for(work.all_done.wait(), WAIT)
     assert work.most_held <= 16  # what the consumer held before the engine paused it
     for n in range(4):
@@ -148,13 +148,13 @@ async def test_the_partition_bound_holds_while_refilling() -> None:
 async def test_refill_never_hands_over_what_the_consumer_has_not_read() -> None:
     log = [record(o, b"heavy") for o in range(30)]
     work = Work()
-    lanes, _ = partition(work, log, per_user=4)
+    partition_lanes, _ = partition(work, log, per_user=4)
     for r in log[:10]:  # the consumer has read only 10 so far
-        lanes.add(r)
+        partition_lanes.add(r)
     await asyncio.wait_for(work.until(lambda: len(work.done[b"heavy"]) == 10), WAIT)
-    assert lanes.spilled == {}  # caught up at the read position
+    assert partition_lanes.spilled == {}  # caught up at the read position
     for r in log[10:]:
-        lanes.add(r)
+        partition_lanes.add(r)
     await asyncio.wait_for(work.all_done.wait(), WAIT)
     assert work.done[b"heavy"] == list(range(30))
 
@@ -162,12 +162,12 @@ async def test_refill_never_hands_over_what_the_consumer_has_not_read() -> None:
 async def test_a_user_spilled_again_after_catching_up_keeps_order() -> None:
     log = [record(o, b"u" if o % 3 else b"v") for o in range(90)]
     work = Work()
-    lanes, _ = partition(work, log, per_user=2)
+    partition_lanes, _ = partition(work, log, per_user=2)
     for r in log[:45]:
-        lanes.add(r)
+        partition_lanes.add(r)
     await asyncio.sleep(0)
     for r in log[45:]:
-        lanes.add(r)
+        partition_lanes.add(r)
     await asyncio.wait_for(work.all_done.wait(), WAIT)
     assert work.done[b"u"] == offsets_of(log, b"u")
     assert work.done[b"v"] == offsets_of(log, b"v")
@@ -177,12 +177,12 @@ async def test_release_closes_the_reader_and_runs_nothing_more() -> None:
     log = [record(o, b"heavy") for o in range(20)]
     work = Work()
     work.gates[b"heavy"] = asyncio.Event()
-    lanes, _ = partition(work, log, per_user=2)
+    partition_lanes, _ = partition(work, log, per_user=2)
     for r in log:
-        lanes.add(r)
+        partition_lanes.add(r)
     await asyncio.sleep(0)
-    release = asyncio.create_task(lanes.release(0.05))
+    release = asyncio.create_task(partition_lanes.release(0.05))
     work.gates[b"heavy"].set()
     await asyncio.wait_for(release, WAIT)
     assert len(work.done[b"heavy"]) <= 2
-    assert lanes.held == 0
+    assert partition_lanes.held == 0

@@ -45,22 +45,22 @@ async def test_finished_records_in_the_replay_zone_are_skipped_after_one_lookup(
     # Offsets 0-29 were there when the partition was assigned; 0-19 already finished.
     lookup = Lookup({f"r{o}" for o in range(20)})
     work = Work(expected=10 + 5)
-    lanes = PartitionLanes("t", 0, work, finished_lookup=lookup, replay_until=30)
+    partition_lanes = PartitionLanes("t", 0, work, finished_lookup=lookup, replay_until=30)
     for o in range(35):
-        lanes.add(record(o, b"user"))
+        partition_lanes.add(record(o, b"user"))
     await asyncio.wait_for(work.done.wait(), WAIT)
     assert work.ran == list(range(20, 35))
     assert len(lookup.queries) == 1  # one query for the lane's held replay-zone records
     assert lookup.queries[0] == [f"r{o}" for o in range(30)]
-    assert lanes.offsets.commit_contiguous_offsets() == 35
+    assert partition_lanes.offsets.commit_contiguous_offsets() == 35
 
 
 async def test_records_after_the_replay_zone_are_not_looked_up() -> None:
     lookup = Lookup(set())
     work = Work(expected=5)
-    lanes = PartitionLanes("t", 0, work, finished_lookup=lookup, replay_until=-1)
+    partition_lanes = PartitionLanes("t", 0, work, finished_lookup=lookup, replay_until=-1)
     for o in range(5):
-        lanes.add(record(o, b"user"))
+        partition_lanes.add(record(o, b"user"))
     await asyncio.wait_for(work.done.wait(), WAIT)
     assert lookup.queries == []
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from lanes_common.messages import RequestMessage, new_request_id, utc_now
 from lanes_common.states import RequestState, can_transition
-from lanes_processor.consumer.retry import Backoff
+from lanes_processor.backoff import Backoff
 from lanes_processor.consumer.runner import RequestRunner, RetryPolicy
 from lanes_processor.handlers import HandlerError, HandlerRequest
 from lanes_processor.records import ConsumedRecord

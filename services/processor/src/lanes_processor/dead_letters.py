@@ -12,7 +12,7 @@ import logging
 
 from lanes_common.kafka import AsyncProducer, ProduceError
 from lanes_common.types import KafkaHeaders
-from lanes_processor.consumer.retry import Backoff
+from lanes_processor.backoff import Backoff
 from lanes_processor.records import ConsumedRecord
 
 logger = logging.getLogger(__name__)

@@ -14,11 +14,11 @@ from lanes_common.logs import configure_logging
 from lanes_common.mongo import create_mongo_client
 from lanes_common.status_events import StatusPublisher, ensure_status_topic
 from lanes_common.telemetry.tracing import configure_tracing
+from lanes_processor.backoff import Backoff
 from lanes_processor.config import ProcessorSettings
 from lanes_processor.consumer.backpressure import HeldBounds
 from lanes_processor.consumer.engine import ProcessorEngine, consumer_config
 from lanes_processor.consumer.replayed import StatusFinishedLookup
-from lanes_processor.consumer.retry import Backoff
 from lanes_processor.consumer.runner import RequestRunner, RetryPolicy
 from lanes_processor.dead_letters import DeadLetterPublisher
 from lanes_processor.handlers import describe, load_handlers

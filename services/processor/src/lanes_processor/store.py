@@ -45,7 +45,7 @@ from lanes_common.user_queues import (
     OpenEntry,
     queue_operations,
 )
-from lanes_processor.consumer.retry import Backoff
+from lanes_processor.backoff import Backoff
 
 logger = logging.getLogger(__name__)
 

@@ -118,8 +118,8 @@ class KafkaRecordSource:
 class Refill:
     """Hands a partition's spilled records back to their lanes, in rounds."""
 
-    def __init__(self, lanes: PartitionLanes, open_source: SourceFactory) -> None:
-        self._lanes = lanes
+    def __init__(self, partition_lanes: PartitionLanes, open_source: SourceFactory) -> None:
+        self._partition_lanes = partition_lanes
         self._open_source = open_source
         self._source: RecordSource | None = None
         self._next_read = -1
@@ -131,13 +131,15 @@ class Refill:
 
     def wake(self) -> None:
         """Start a round if a spilled lane wants records and none is running."""
-        if self._lanes.revoked:
+        if self._partition_lanes.revoked:
             return
         if self._task is not None and not self._task.done():
             self._woken = True  # the running task looks again before it ends
             return
-        if self._lanes.wanting():
-            self._task = asyncio.create_task(self._run(), name=f"refill-{self._lanes.partition}")
+        if self._partition_lanes.wanting():
+            self._task = asyncio.create_task(
+                self._run(), name=f"refill-{self._partition_lanes.partition}"
+            )
 
     async def close(self) -> None:
         """Stop any round and close the reader."""
@@ -155,8 +157,8 @@ class Refill:
     async def _run(self) -> None:
         while True:
             self._woken = False
-            while not self._lanes.revoked:
-                wanting = self._lanes.wanting()
+            while not self._partition_lanes.revoked:
+                wanting = self._partition_lanes.wanting()
                 if not wanting:
                     break
                 try:
@@ -164,50 +166,54 @@ class Refill:
                 except KafkaException as exc:
                     logger.warning("re-reading spilled records failed; retrying", exc_info=exc)
                     await asyncio.sleep(ERROR_PAUSE_SECONDS)
-            if not self._lanes.spilled:
+            if not self._partition_lanes.spilled:
                 # Nothing spilled: the reader's connections and threads go until needed.
                 await self._close_source()
-            if not self._woken or self._lanes.revoked:
+            if not self._woken or self._partition_lanes.revoked:
                 return
 
     async def round(self, start: int) -> None:
         """Read from ``start`` to the read position, handing records to spilled lanes."""
-        lanes = self._lanes
+        partition_lanes = self._partition_lanes
         records = await self._start_at(start)
         # Lanes spilled below the start are not visited: they must not take later records.
-        blocked = {key for key, lane in lanes.spilled.items() if (lane.spilled_from or 0) < start}
+        blocked = {
+            key for key, lane in partition_lanes.spilled.items() if (lane.spilled_from or 0) < start
+        }
         position = start
-        while not lanes.revoked and position < (lanes.offsets.read_to or 0):
+        while not partition_lanes.revoked and position < (partition_lanes.offsets.read_to or 0):
             if not records:
                 records = await self._read()
             for record in records:
-                read_to = lanes.offsets.read_to or 0
+                read_to = partition_lanes.offsets.read_to or 0
                 if record.offset >= read_to:
                     position = read_to  # the partition's consumer has not read this far
                     break
                 if record.offset < position:
                     continue
                 position = record.offset + 1
-                lane = lanes.spilled.get(record.key or b"")
+                lane = partition_lanes.spilled.get(record.key or b"")
                 if lane is None or lane.key in blocked or record.offset < (lane.spilled_from or 0):
                     continue
-                if lanes.room(lane) <= 0:
+                if partition_lanes.room(lane) <= 0:
                     blocked.add(lane.key)
                     continue
-                lanes.hand(lane, record)
+                partition_lanes.hand(lane, record)
             self._ahead, records = records, []
             if not self._can_take(blocked):
                 break
-        if lanes.revoked or position < (lanes.offsets.read_to or 0):
+        if partition_lanes.revoked or position < (partition_lanes.offsets.read_to or 0):
             return
-        for lane in list(lanes.spilled.values()):
+        for lane in list(partition_lanes.spilled.values()):
             if lane.key not in blocked:
-                lanes.caught_up(lane)
+                partition_lanes.caught_up(lane)
 
     async def _start_at(self, start: int) -> list[ConsumedRecord]:
         """Records from ``start`` already read, if the last round read past it; else seek."""
         if self._source is None:
-            self._source = self._open_source(self._lanes.topic, self._lanes.partition)
+            self._source = self._open_source(
+                self._partition_lanes.topic, self._partition_lanes.partition
+            )
         if self._ahead and self._ahead[0].offset <= start <= self._next_read:
             return [r for r in self._ahead if r.offset >= start]
         if start != self._next_read:
@@ -226,8 +232,8 @@ class Refill:
 
     def _can_take(self, blocked: set[bytes]) -> bool:
         return any(
-            key not in blocked and self._lanes.room(lane) > 0
-            for key, lane in self._lanes.spilled.items()
+            key not in blocked and self._partition_lanes.room(lane) > 0
+            for key, lane in self._partition_lanes.spilled.items()
         )
 
 

@@ -105,7 +105,6 @@ class ProcessorEngine:
         self._finished_lookup = finished_lookup
         self._consumer: Consumer | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self.assigned = asyncio.Event()
 
     async def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         assert self._loop is not None
@@ -162,25 +161,25 @@ class ProcessorEngine:
             if error.code() != KafkaError._PARTITION_EOF:
                 logger.warning("consumer error", extra={"error": str(error)})
             return
-        lanes = self._partitions.get((message.topic() or "", message.partition() or 0))
-        if lanes is None:
+        partition_lanes = self._partitions.get((message.topic() or "", message.partition() or 0))
+        if partition_lanes is None:
             # Fetched before a revocation we already handled; its next owner reads it.
             return
-        lanes.add(from_message(message))
+        partition_lanes.add(from_message(message))
 
     @property
     def held(self) -> int:
         """Records in memory and not yet finished, over all partitions."""
-        return sum(lanes.held for lanes in self._partitions.values())
+        return sum(partition_lanes.held for partition_lanes in self._partitions.values())
 
     async def _apply_backpressure(self) -> None:
         """Pause each partition at its own bound; resume it once drained to half of it."""
         assert self._consumer is not None
         bound = self._bounds.partition_bound(len(self._partitions))
         loads = {}
-        for partition_id, lanes in self._partitions.items():
-            lanes.bound = bound
-            loads[partition_id] = PartitionLoad(lanes.held, lanes.offsets.span)
+        for partition_id, partition_lanes in self._partitions.items():
+            partition_lanes.bound = bound
+            loads[partition_id] = PartitionLoad(partition_lanes.held, partition_lanes.offsets.span)
         decision = decide_pauses(loads, self._paused, self._bounds)
         if decision.pause:
             pause = [TopicPartition(t, p) for t, p in decision.pause]
@@ -200,8 +199,8 @@ class ProcessorEngine:
             else {i: self._partitions[i] for i in ids if i in self._partitions}
         )
         offsets = []
-        for (topic, partition), lanes in chosen.items():
-            offset = lanes.offsets.commit_contiguous_offsets()
+        for (topic, partition), partition_lanes in chosen.items():
+            offset = partition_lanes.offsets.commit_contiguous_offsets()
             if offset is not None:
                 offsets.append(TopicPartition(topic, partition, offset))
         return offsets
@@ -227,9 +226,9 @@ class ProcessorEngine:
 
     def _mark_committed(self, offsets: list[TopicPartition]) -> None:
         for tp in offsets:
-            lanes = self._partitions.get((tp.topic, tp.partition))
-            if lanes is not None:
-                lanes.offsets.committed(tp.offset)
+            partition_lanes = self._partitions.get((tp.topic, tp.partition))
+            if partition_lanes is not None:
+                partition_lanes.offsets.committed(tp.offset)
 
     async def _commit_periodically(self) -> None:
         while True:
@@ -306,7 +305,6 @@ class ProcessorEngine:
                     replay_until=replay_until[(tp.topic, tp.partition)],
                 )
             metrics.ASSIGNED_PARTITIONS.set(len(self._partitions))
-            self.assigned.set()
 
         self._on_loop(assign, timeout=10)
 
@@ -333,9 +331,9 @@ class ProcessorEngine:
 
         async def abandon() -> None:
             for i in ids:
-                lanes = self._partitions.get(i)
-                if lanes is not None:
-                    await lanes.abandon()
+                partition_lanes = self._partitions.get(i)
+                if partition_lanes is not None:
+                    await partition_lanes.abandon()
             await self._forget(ids)
 
         self._on_loop(abandon, timeout=10)
@@ -343,7 +341,9 @@ class ProcessorEngine:
     async def _release(self, ids: list[PartitionId]) -> list[TopicPartition]:
         """Drain the given partitions within the deadline; return their committable offsets."""
         chosen = [self._partitions[i] for i in ids if i in self._partitions]
-        await asyncio.gather(*(lanes.release(self._drain_timeout) for lanes in chosen))
+        await asyncio.gather(
+            *(partition_lanes.release(self._drain_timeout) for partition_lanes in chosen)
+        )
         return self._committable(ids)
 
     async def _forget(self, ids: list[PartitionId]) -> None:

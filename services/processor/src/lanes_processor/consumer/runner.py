@@ -17,7 +17,7 @@ from lanes_common.documents import encode_json_value
 from lanes_common.messages import MessageDecodeError, RequestMessage, utc_now
 from lanes_common.states import RequestState
 from lanes_processor import metrics
-from lanes_processor.consumer.retry import Backoff
+from lanes_processor.backoff import Backoff
 from lanes_processor.consumer.turns import FairTurns
 from lanes_processor.dead_letters import DeadLetterPublisher
 from lanes_processor.handlers import Handler, HandlerRequest, PermanentError

@@ -2,7 +2,7 @@
 
 import random
 
-from lanes_processor.consumer.retry import Backoff
+from lanes_processor.backoff import Backoff
 
 
 def test_delays_stay_within_the_doubling_bound_and_cap() -> None:
