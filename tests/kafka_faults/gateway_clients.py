@@ -7,6 +7,13 @@ and sends the same key again, until it gets its ``202``. Each answer is
 kept, with when it was sent and answered, for the proofs to judge; a 503
 says whether Kafka refused (the proofs' subject) or the status store did
 (the shared machine's MongoDB-wire server may stall under load).
+
+A connection can also drop under a request: uvicorn closes a connection idle
+for its keep-alive time (5 s) and a client that reuses it at that instant
+reads a reset. The clients here let idle connections go sooner than the
+gateway does (``gateway_http``), and a request whose connection failed is sent
+again at once with the same key, as ``lanes_client`` does: the key makes that
+safe whether or not the first attempt reached the gateway.
 """
 
 from __future__ import annotations
@@ -29,8 +36,21 @@ from lanes_common.settings import LanesSettings
 PASSWORD = "correct-horse-battery"
 DEFAULTS = LanesSettings()
 """The stack runs with the default issuer and audience."""
+CLIENT_KEEPALIVE_SECONDS = 2.0
+"""Idle connections are closed well before uvicorn's 5 s keep-alive closes them."""
+TRANSPORT_RETRIES = 3
+"""Failed connections in a row that one enqueue survives; a gateway that is down fails it."""
 SIGNUPS_AT_ONCE = 4
 """argon2 is deliberately slow: a few sign-ups at a time, as real users arrive."""
+
+
+def gateway_http(base_url: str) -> httpx.AsyncClient:
+    """An HTTP client for the gateway whose idle connections expire before the server's."""
+    return httpx.AsyncClient(
+        base_url=base_url,
+        timeout=60,
+        limits=httpx.Limits(keepalive_expiry=CLIENT_KEEPALIVE_SECONDS),
+    )
 
 
 async def sign_up(client: httpx.AsyncClient, usernames: Sequence[str]) -> list[str]:
@@ -104,6 +124,7 @@ class Answer:
 
     key: str
     status: int
+    """The HTTP status; 0 when the connection failed before an answer."""
     sent_at: float
     answered_at: float
     request_id: str | None
@@ -135,13 +156,23 @@ class UserClient:
         """Send ``body`` with ``key`` until it is accepted; return the request id.
 
         A 503 (or a 409 "in progress") must say when to retry; any other
-        answer fails the proof.
+        answer fails the proof. A failed connection is retried at once, up to
+        ``TRANSPORT_RETRIES`` times in a row.
         """
         deadline = time.monotonic() + give_up_after
         headers = {"authorization": f"Bearer {self.token}", "idempotency-key": key}
+        failed_connections = 0
         while True:
             sent = time.monotonic()
-            response = await self.http.post("/v1/requests", json=body, headers=headers)
+            try:
+                response = await self.http.post("/v1/requests", json=body, headers=headers)
+            except httpx.TransportError as exc:
+                failed_connections += 1
+                self.answers.append(Answer(key, 0, sent, time.monotonic(), None, None, repr(exc)))
+                if failed_connections > TRANSPORT_RETRIES:
+                    raise
+                continue
+            failed_connections = 0
             accepted = response.status_code == 202
             answered = response.json()
             answer = Answer(

@@ -23,7 +23,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from lanes_common.messages import RequestMessage
@@ -32,7 +31,13 @@ from lanes_devstack.kafka_topology import busiest_leader, partition_states, wait
 from lanes_devstack.process import free_port
 from lanes_devstack.services import start_service
 from lanes_devstack.waiting import eventually
-from tests.kafka_faults.gateway_clients import TokenMinter, UserClient, sign_up, user_requests
+from tests.kafka_faults.gateway_clients import (
+    TokenMinter,
+    UserClient,
+    gateway_http,
+    sign_up,
+    user_requests,
+)
 from tests.processor.proof_support import StatusReader, read_whole_topic, replica_metric
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -76,8 +81,8 @@ async def test_killed_leader_loses_nothing_acknowledged(
     )
     try:
         async with (
-            httpx.AsyncClient(base_url=stack.gateway.url, timeout=60) as patient,
-            httpx.AsyncClient(base_url=hasty_gateway.url, timeout=60) as hasty,
+            gateway_http(stack.gateway.url) as patient,
+            gateway_http(hasty_gateway.url) as hasty,
         ):
             # One user signs up for real; the others' tokens are minted (argon2 is slow).
             tokens = await sign_up(patient, [unique_name])

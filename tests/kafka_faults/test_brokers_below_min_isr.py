@@ -16,12 +16,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from lanes_devstack.kafka_cluster import KafkaCluster
 from lanes_devstack.kafka_topology import busiest_leader
-from tests.kafka_faults.gateway_clients import TokenMinter, UserClient, sign_up, user_requests
+from tests.kafka_faults.gateway_clients import (
+    TokenMinter,
+    UserClient,
+    gateway_http,
+    sign_up,
+    user_requests,
+)
 from tests.processor.proof_support import StatusReader, replica_metric
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -43,7 +48,7 @@ async def test_below_min_insync_replicas_refuses_then_resumes(
     stack = lanes_stack(
         processors=1, partitions=PARTITIONS, env={"LANES_ENQUEUE_TIMEOUT_SECONDS": ENQUEUE_TIMEOUT}
     )
-    async with httpx.AsyncClient(base_url=stack.gateway.url, timeout=60) as http:
+    async with gateway_http(stack.gateway.url) as http:
         # One user signs up for real; the others' tokens are minted (argon2 is slow).
         tokens = await sign_up(http, [unique_name])
         tokens += await minter.tokens(stack.auth.url, USERS - 1)
