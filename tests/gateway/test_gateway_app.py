@@ -16,7 +16,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pymongo.errors import AutoReconnect
 
 from lanes_common.kafka import ProduceError
-from lanes_common.status_events import StatusEvent
 from lanes_common.tokens import JwksKeySet, TokenVerifier
 from lanes_gateway.auth_client import AuthClient
 from lanes_gateway.config import GatewaySettings
@@ -24,7 +23,13 @@ from lanes_gateway.events.hub import StatusHub
 from lanes_gateway.main import create_app
 from lanes_gateway.quota import Quota
 from lanes_gateway.resources import GatewayResources
-from tests.gateway.test_gateway_enqueue import FakeDeletedUsers, FakeProducer, FakeStore
+from tests.gateway.test_gateway_enqueue import (
+    FakeDeletedUsers,
+    FakeProducer,
+    FakeStatusPublisher,
+    FakeStore,
+    enqueuer_for,
+)
 
 KID = "test-key"
 ISSUER, AUDIENCE = "lanes-auth", "lanes"
@@ -52,16 +57,6 @@ def _auth_down(request: httpx.Request) -> httpx.Response:
     raise httpx.ConnectError("connection refused", request=request)
 
 
-class FakeStatusPublisher:
-    """Keeps the status events the gateway would publish."""
-
-    def __init__(self) -> None:
-        self.events: list[StatusEvent] = []
-
-    def publish_soon(self, event: StatusEvent) -> None:
-        self.events.append(event)
-
-
 @asynccontextmanager
 async def _client(
     key: Ed25519PrivateKey, producer: FakeProducer, store: FakeStore
@@ -74,6 +69,7 @@ async def _client(
         jwk: dict[str, Any] = jwt.algorithms.OKPAlgorithm.to_jwk(key.public_key(), as_dict=True)
         keys.load({"keys": [{**jwk, "kid": KID, "use": "sig", "alg": "EdDSA"}]})
         # No lifespan here: the app gets stand-ins instead of real clients.
+        quota = Quota(store, limit=10)  # type: ignore[arg-type]
         app.state.resources = GatewayResources(
             settings=settings,
             producer=producer,  # type: ignore[arg-type]
@@ -82,9 +78,9 @@ async def _client(
             inserts=store,  # type: ignore[arg-type]
             auth=AuthClient(auth_http),
             token_verifier=TokenVerifier(keys, ISSUER, AUDIENCE),
-            idempotent_enqueue=None,  # type: ignore[arg-type]
+            enqueuer=enqueuer_for(producer, store, settings.requests_topic, quota=quota),
             deleted_users=FakeDeletedUsers(),  # type: ignore[arg-type]
-            quota=Quota(store, limit=10),  # type: ignore[arg-type]
+            quota=quota,
             status_hub=StatusHub(timedelta(minutes=5), 100, 10, 100),
             status_publisher=FakeStatusPublisher(),  # type: ignore[arg-type]
         )

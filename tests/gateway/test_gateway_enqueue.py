@@ -10,8 +10,10 @@ from pymongo.errors import AutoReconnect
 from lanes_common.documents import decode_json_value
 from lanes_common.kafka import ProduceError
 from lanes_common.messages import RequestMessage
-from lanes_gateway.enqueue import enqueue_request
-from lanes_gateway.errors import EnqueueUnavailableError
+from lanes_common.status_events import StatusEvent
+from lanes_gateway.enqueue import Enqueuer, NewRequest
+from lanes_gateway.errors import EnqueueUnavailableError, QuotaExceededError
+from lanes_gateway.idempotency import IdempotencyKeys
 
 
 class Acknowledged:
@@ -66,17 +68,50 @@ class FakeDeletedUsers:
         return False
 
 
+class FakeQuota:
+    """Lets every request in, until the test says the user is full."""
+
+    def __init__(self) -> None:
+        self.full = False
+
+    async def reserve(self, user_id: str) -> None:
+        if self.full:
+            raise QuotaExceededError(3)
+
+
+class FakeStatusPublisher:
+    """Keeps the status events the gateway would publish."""
+
+    def __init__(self) -> None:
+        self.events: list[StatusEvent] = []
+
+    def publish_soon(self, event: StatusEvent) -> None:
+        self.events.append(event)
+
+
+def enqueuer_for(
+    producer: FakeProducer,
+    store: FakeStore,
+    topic: str = "t",
+    keys: IdempotencyKeys | None = None,
+    quota: Any = None,
+) -> Enqueuer:
+    """The enqueue operation over stand-ins (no idempotency keys unless given)."""
+    return Enqueuer(
+        quota=quota or FakeQuota(),
+        keys=keys,  # type: ignore[arg-type]
+        producer=producer,  # type: ignore[arg-type]
+        inserts=store,  # type: ignore[arg-type]
+        topic=topic,
+        status_publisher=FakeStatusPublisher(),  # type: ignore[arg-type]
+    )
+
+
 async def test_accepted_request_is_produced_keyed_by_user_then_recorded() -> None:
     producer, store = FakeProducer(), FakeStore()
 
-    message = await enqueue_request(
-        producer,
-        store,
-        "lanes.requests",
-        "user-1",
-        "echo",
-        {"a.b": 1},  # type: ignore[arg-type]
-    )
+    enqueuer = enqueuer_for(producer, store, "lanes.requests")
+    message = (await enqueuer.enqueue(NewRequest("user-1", "echo", {"a.b": 1}))).message
 
     (record,) = producer.records
     assert record["topic"] == "lanes.requests"
@@ -86,21 +121,35 @@ async def test_accepted_request_is_produced_keyed_by_user_then_recorded() -> Non
     (document,) = store.documents
     assert (document["_id"], document["partition"], document["offset"]) == (message.id, 1, 41)
     assert decode_json_value(document["payload_json"]) == {"a.b": 1}
+    (event,) = enqueuer.status_publisher.events  # type: ignore[attr-defined]
+    assert (event.request_id, event.state) == (message.id, "queued")
 
 
 async def test_unacknowledged_request_is_refused_and_not_recorded() -> None:
     producer, store = FakeProducer(ProduceError("broker down")), FakeStore()
+    enqueuer = enqueuer_for(producer, store)
 
     with pytest.raises(EnqueueUnavailableError):
-        await enqueue_request(producer, store, "t", "user-1", "echo", None)  # type: ignore[arg-type]
+        await enqueuer.enqueue(NewRequest("user-1", "echo", None))
 
     assert store.documents == []
+    assert enqueuer.status_publisher.events == []  # type: ignore[attr-defined]
+
+
+async def test_a_refused_quota_produces_nothing() -> None:
+    producer, store, quota = FakeProducer(), FakeStore(), FakeQuota()
+    quota.full = True
+
+    with pytest.raises(QuotaExceededError):
+        await enqueuer_for(producer, store, quota=quota).enqueue(NewRequest("u", "echo", 1))
+
+    assert producer.records == [] and store.documents == []
 
 
 async def test_status_write_failure_after_the_ack_still_accepts() -> None:
     producer, store = FakeProducer(), FakeStore(AutoReconnect("mongo down"))
 
-    message = await enqueue_request(producer, store, "t", "u", "echo", 1)  # type: ignore[arg-type]
+    message = (await enqueuer_for(producer, store).enqueue(NewRequest("u", "echo", 1))).message
 
     assert len(producer.records) == 1
     assert message.user_id == "u"

@@ -1,4 +1,4 @@
-"""`IdempotentEnqueue` with stand-in claims, producer and store: every branch, in-process.
+"""Keyed enqueues (`IdempotencyKeys` under `Enqueuer`) with stand-ins: every branch, in-process.
 
 The claims stand-in is an in-memory dict whose insert is the atomic step, as
 a unique ``_id`` is on MongoDB; the real collection is exercised by the
@@ -15,6 +15,7 @@ import pytest
 
 from lanes_common.kafka import ProduceError
 from lanes_common.messages import RequestMessage, utc_now
+from lanes_gateway.enqueue import Enqueued, Enqueuer, NewRequest
 from lanes_gateway.errors import (
     EnqueueUnavailableError,
     IdempotencyKeyInProgressError,
@@ -23,11 +24,17 @@ from lanes_gateway.errors import (
 )
 from lanes_gateway.idempotency import (
     Claim,
-    IdempotentEnqueue,
+    IdempotencyKeys,
     body_fingerprint,
     claim_id,
 )
-from tests.gateway.test_gateway_enqueue import Acknowledged, FakeProducer, FakeStore
+from tests.gateway.test_gateway_enqueue import (
+    Acknowledged,
+    FakeProducer,
+    FakeQuota,
+    FakeStore,
+    enqueuer_for,
+)
 
 
 class FakeClaims:
@@ -72,24 +79,29 @@ class GatedProducer(FakeProducer):
         return await super().produce(topic, value, key, headers)
 
 
-async def _no_quota(user_id: str) -> None:
-    return None
+class KeyedEnqueuer:
+    """The operation under test, called as a keyed route calls it."""
+
+    def __init__(self, enqueuer: Enqueuer, quota: FakeQuota) -> None:
+        self.enqueuer, self.quota = enqueuer, quota
+
+    async def enqueue(self, user_id: str, key: str, request_type: str, payload: Any) -> Enqueued:
+        return await self.enqueuer.enqueue(NewRequest(user_id, request_type, payload, key))
 
 
 def _enqueuer(
     producer: FakeProducer, claims: FakeClaims | None = None, wait_seconds: float = 5.0
-) -> tuple[IdempotentEnqueue, FakeClaims, FakeStore]:
+) -> tuple[KeyedEnqueuer, FakeClaims, FakeStore]:
     claims = claims or FakeClaims()
     store = FakeStore()
-    enqueuer = IdempotentEnqueue(
+    keys = IdempotencyKeys(
         claims=claims,  # type: ignore[arg-type]
-        producer=producer,  # type: ignore[arg-type]
-        inserts=store,  # type: ignore[arg-type]
         requests=store,  # type: ignore[arg-type]
-        topic="t",
         key_ttl=timedelta(hours=24),
         wait_seconds=wait_seconds,
     )
+    quota = FakeQuota()
+    enqueuer = KeyedEnqueuer(enqueuer_for(producer, store, keys=keys, quota=quota), quota)
     return enqueuer, claims, store
 
 
@@ -107,8 +119,8 @@ async def test_a_repeat_answers_the_first_request_without_producing_again() -> N
     producer = FakeProducer()
     enqueuer, _, store = _enqueuer(producer)
 
-    first = await enqueuer.enqueue("u", "k", "echo", {"n": 1}, _no_quota)
-    again = await enqueuer.enqueue("u", "k", "echo", {"n": 1}, _no_quota)
+    first = await enqueuer.enqueue("u", "k", "echo", {"n": 1})
+    again = await enqueuer.enqueue("u", "k", "echo", {"n": 1})
 
     assert (first.replayed, again.replayed) == (False, True)
     assert again.message == first.message
@@ -120,10 +132,10 @@ async def test_a_repeat_answers_the_first_request_without_producing_again() -> N
 async def test_the_same_key_with_another_body_is_refused() -> None:
     producer = FakeProducer()
     enqueuer, _, _ = _enqueuer(producer)
-    await enqueuer.enqueue("u", "k", "echo", {"n": 1}, _no_quota)
+    await enqueuer.enqueue("u", "k", "echo", {"n": 1})
 
     with pytest.raises(IdempotencyKeyReusedError):
-        await enqueuer.enqueue("u", "k", "echo", {"n": 2}, _no_quota)
+        await enqueuer.enqueue("u", "k", "echo", {"n": 2})
 
     assert len(producer.records) == 1
 
@@ -132,9 +144,7 @@ async def test_concurrent_repeats_wait_for_the_first_and_answer_its_id() -> None
     producer = GatedProducer()
     enqueuer, _, _ = _enqueuer(producer)
 
-    calls = [
-        asyncio.create_task(enqueuer.enqueue("u", "k", "echo", 1, _no_quota)) for _ in range(20)
-    ]
+    calls = [asyncio.create_task(enqueuer.enqueue("u", "k", "echo", 1)) for _ in range(20)]
     await producer.waiting.wait()
     # Every repeat is now polling the pending claim; none has answered.
     assert not any(call.done() for call in calls)
@@ -149,11 +159,11 @@ async def test_concurrent_repeats_wait_for_the_first_and_answer_its_id() -> None
 async def test_a_repeat_gives_up_with_in_progress_after_its_deadline() -> None:
     producer = GatedProducer()
     enqueuer, _, _ = _enqueuer(producer, wait_seconds=0.1)
-    first = asyncio.create_task(enqueuer.enqueue("u", "k", "echo", 1, _no_quota))
+    first = asyncio.create_task(enqueuer.enqueue("u", "k", "echo", 1))
     await producer.waiting.wait()
 
     with pytest.raises(IdempotencyKeyInProgressError):
-        await enqueuer.enqueue("u", "k", "echo", 1, _no_quota)
+        await enqueuer.enqueue("u", "k", "echo", 1)
 
     producer.gate.set()
     assert not (await first).replayed
@@ -164,16 +174,16 @@ async def test_after_a_refused_produce_a_retry_sends_the_same_request() -> None:
     enqueuer, claims, _ = _enqueuer(producer)
 
     with pytest.raises(EnqueueUnavailableError):
-        await enqueuer.enqueue("u", "k", "echo", 1, _no_quota)
+        await enqueuer.enqueue("u", "k", "echo", 1)
     (claim,) = claims.claims.values()
     producer.error = None
-    retried = await enqueuer.enqueue("u", "k", "echo", 1, _no_quota)
+    retried = await enqueuer.enqueue("u", "k", "echo", 1)
 
     # The same id: had Kafka kept the first record after all, it is only a repeat.
     assert retried.message.id == claim.message.id
     assert len(producer.records) == 1
     # A repeat now answers from the stored request, without producing.
-    assert (await enqueuer.enqueue("u", "k", "echo", 1, _no_quota)).replayed
+    assert (await enqueuer.enqueue("u", "k", "echo", 1)).replayed
     assert len(producer.records) == 1
 
 
@@ -181,14 +191,26 @@ async def test_a_quota_refusal_frees_the_key() -> None:
     producer = FakeProducer()
     enqueuer, claims, _ = _enqueuer(producer)
 
-    async def full(user_id: str) -> None:
-        raise QuotaExceededError(3)
+    enqueuer.quota.full = True
 
     with pytest.raises(QuotaExceededError):
-        await enqueuer.enqueue("u", "k", "echo", 1, full)
+        await enqueuer.enqueue("u", "k", "echo", 1)
 
     assert claims.claims == {}
-    assert not (await enqueuer.enqueue("u", "k", "echo", 1, _no_quota)).replayed
+    enqueuer.quota.full = False
+    assert not (await enqueuer.enqueue("u", "k", "echo", 1)).replayed
+    assert len(producer.records) == 1
+
+
+async def test_a_repeat_of_an_accepted_key_is_answered_even_past_the_quota() -> None:
+    producer = FakeProducer()
+    enqueuer, _, _ = _enqueuer(producer)
+    first = await enqueuer.enqueue("u", "k", "echo", 1)
+    enqueuer.quota.full = True
+
+    again = await enqueuer.enqueue("u", "k", "echo", 1)
+
+    assert (again.message.id, again.replayed) == (first.message.id, True)
     assert len(producer.records) == 1
 
 
@@ -208,7 +230,7 @@ async def test_a_claim_whose_owner_died_is_taken_over_with_its_request_id() -> N
     )
     claims.claims[abandoned.id] = abandoned
 
-    taken = await enqueuer.enqueue("u", "k", "echo", 1, _no_quota)
+    taken = await enqueuer.enqueue("u", "k", "echo", 1)
 
     assert taken.message.id == "r-1"
     assert RequestMessage.decode(producer.records[0]["value"]).id == "r-1"
@@ -230,7 +252,7 @@ async def test_a_claim_whose_request_was_stored_is_answered_not_resent() -> None
     # The owner died after Kafka's ack; the status document exists.
     store.documents.append({"_id": "r-1", "user_id": "u", "state": "queued"})
 
-    answer = await enqueuer.enqueue("u", "k", "echo", 1, _no_quota)
+    answer = await enqueuer.enqueue("u", "k", "echo", 1)
 
     assert (answer.message.id, answer.replayed) == ("r-1", True)
     assert producer.records == []
@@ -239,11 +261,11 @@ async def test_a_claim_whose_request_was_stored_is_answered_not_resent() -> None
 async def test_an_expired_key_names_a_new_request() -> None:
     producer = FakeProducer()
     enqueuer, claims, _ = _enqueuer(producer)
-    first = await enqueuer.enqueue("u", "k", "echo", {"v": 1}, _no_quota)
+    first = await enqueuer.enqueue("u", "k", "echo", {"v": 1})
     claims._replace(claim_id("u", "k"), expires_at=utc_now() - timedelta(seconds=1))
 
     # Even another body: the old key's promise has lapsed.
-    second = await enqueuer.enqueue("u", "k", "echo", {"v": 2}, _no_quota)
+    second = await enqueuer.enqueue("u", "k", "echo", {"v": 2})
 
     assert second.message.id != first.message.id and not second.replayed
     assert len(producer.records) == 2

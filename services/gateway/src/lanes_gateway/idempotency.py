@@ -8,19 +8,23 @@ claim is written once: whether its request was accepted is whether the
 request's status document exists (it is written only after Kafka's
 acknowledgement), so no second write marks the claim done.
 
-- the winner checks the quota and produces;
-- a loser with a different body gets 409 at once; with the same body it
-  polls until the request's status document exists (then answers the same
-  id), up to ``LANES_IDEMPOTENCY_WAIT_SECONDS``, after which it answers 409
-  "in progress";
-- if Kafka refuses the winner's record, the claim's lease is ended at once,
-  so a retry takes the claim over and produces *the same message* (same id):
-  a record Kafka did take despite reporting an error is then only repeated,
-  and the processor's status view is keyed by request id;
-- if the winner dies mid-way, its lease (`CLAIM_LEASE`, longer than the
-  producer's delivery timeout) runs out and a retry takes over likewise,
-  unless the request's status document exists by then (it was accepted);
-- a quota refusal deletes the claim: nothing was produced, so the key is free.
+`IdempotencyKeys.claim` tells its caller (`lanes_gateway.enqueue.Enqueuer`,
+which owns the order of the steps) what to do:
+
+- `ClaimStatus.NEW`: this call won; it checks the quota and produces, and
+  `release` frees the key if the quota refuses (nothing was produced);
+- `ClaimStatus.ACCEPTED`: an earlier call's request exists; answer it;
+- `ClaimStatus.TAKEN_OVER`: an earlier owner stopped before Kafka's
+  acknowledgement, because Kafka refused its record (then `end_lease` invited
+  a retry at once) or because it died (its lease, `CLAIM_LEASE`, longer than
+  the producer's delivery timeout, ran out): produce *the same message* (same
+  id), so a record Kafka did take despite an error is only repeated, and the
+  processor's status view is keyed by request id.
+
+A different body under a claimed key is refused at once (409); the same body
+while the first call is still producing polls until the request's status
+document exists, up to ``LANES_IDEMPOTENCY_WAIT_SECONDS``, then answers 409
+"in progress".
 
 Keys expire after ``LANES_IDEMPOTENCY_KEY_TTL_SECONDS``: a TTL index deletes
 them on MongoDB, a periodic purge everywhere, and an expired claim found
@@ -34,25 +38,18 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import Enum
 from typing import Any
 
 from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
-from lanes_common.kafka import AsyncProducer
-from lanes_common.messages import RequestMessage, new_request_id, utc_now
+from lanes_common.messages import RequestMessage, utc_now
 from lanes_common.types import MongoDocument
-from lanes_gateway.enqueue import produce_request
-from lanes_gateway.errors import (
-    EnqueueUnavailableError,
-    IdempotencyKeyInProgressError,
-    IdempotencyKeyReusedError,
-)
-from lanes_gateway.queued_inserts import QueuedInserts
+from lanes_gateway.errors import IdempotencyKeyInProgressError, IdempotencyKeyReusedError
 from lanes_gateway.store import RequestStore
 
 logger = logging.getLogger(__name__)
@@ -70,9 +67,6 @@ _POLL_FIRST_SECONDS = 0.01
 _POLL_MAX_SECONDS = 0.2
 PURGE_INTERVAL_SECONDS = 3600.0
 """How often expired claims are purged where no TTL monitor deletes them."""
-
-QuotaCheck = Callable[[str], Awaitable[None]]
-"""Raises when the user may not enqueue another request."""
 
 
 def claim_id(user_id: str, key: str) -> str:
@@ -166,63 +160,57 @@ class IdempotencyClaims:
         return result.deleted_count
 
 
+class ClaimStatus(Enum):
+    """What the caller of `IdempotencyKeys.claim` does with the claim it holds."""
+
+    NEW = "new"
+    """This call claimed the key: check the quota, then produce."""
+    TAKEN_OVER = "taken_over"
+    """An earlier owner stopped before Kafka's acknowledgement: produce its message again."""
+    ACCEPTED = "accepted"
+    """An earlier call's request was accepted: answer it, produce nothing."""
+
+
 @dataclass(frozen=True, slots=True)
-class Accepted:
-    """The request a key stands for; ``replayed`` when an earlier call accepted it."""
+class ClaimedKey:
+    """A held claim, and whether it is new, taken over, or already accepted."""
 
-    message: RequestMessage
-    replayed: bool
+    claim: Claim
+    status: ClaimStatus
 
 
 @dataclass(frozen=True, slots=True)
-class IdempotentEnqueue:
-    """Accepts each (user, key) once; everything it needs, wired in the lifespan."""
+class IdempotencyKeys:
+    """Claims each (user, key) once; everything it needs, wired in the lifespan."""
 
     claims: IdempotencyClaims
-    producer: AsyncProducer
-    inserts: QueuedInserts
     requests: RequestStore
-    topic: str
     key_ttl: timedelta
     wait_seconds: float
 
-    async def enqueue(
-        self,
-        user_id: str,
-        key: str,
-        request_type: str,
-        payload: Any,
-        check_quota: QuotaCheck,
-    ) -> Accepted:
-        """The request ``key`` stands for, producing it if this call is the first.
+    async def claim(self, key: str, message: RequestMessage) -> ClaimedKey:
+        """The claim ``key`` holds for ``message``'s body, claiming it for ``message`` if free.
 
-        Raises `IdempotencyKeyReusedError` (same key, other body),
+        Raises `IdempotencyKeyReusedError` (same key, other body) and
         `IdempotencyKeyInProgressError` (the first is still being accepted
-        after ``wait_seconds``), and whatever ``check_quota`` or producing raise.
+        after ``wait_seconds``).
         """
-        claim_key = claim_id(user_id, key)
-        fingerprint = body_fingerprint(request_type, payload)
+        claim_key = claim_id(message.user_id, key)
+        fingerprint = body_fingerprint(message.type, message.payload)
         deadline = time.monotonic() + self.wait_seconds
         poll = _POLL_FIRST_SECONDS
         while True:
             now = utc_now()
             mine = Claim(
                 id=claim_key,
-                user_id=user_id,
+                user_id=message.user_id,
                 fingerprint=fingerprint,
-                message=RequestMessage(
-                    id=new_request_id(),
-                    user_id=user_id,
-                    type=request_type,
-                    payload=payload,
-                    enqueued_at=now,
-                    idempotency_key=key,
-                ),
+                message=message,
                 lease_until=now + CLAIM_LEASE,
                 expires_at=now + self.key_ttl,
             )
             if await self.claims.try_claim(mine):
-                return Accepted(await self._accept_new(mine, check_quota), replayed=False)
+                return ClaimedKey(mine, ClaimStatus.NEW)
             found = await self.claims.get(claim_key)
             if found is None:
                 continue  # released between our insert and our read: try again
@@ -232,33 +220,23 @@ class IdempotentEnqueue:
             if found.fingerprint != fingerprint:
                 raise IdempotencyKeyReusedError(key)
             if await self.requests.exists(found.message.id):
-                return Accepted(found.message, replayed=True)
+                return ClaimedKey(found, ClaimStatus.ACCEPTED)
             if found.lease_until <= now:
-                return await self._take_over(found)
+                # Two racing takeovers may both get here; they produce the same request id.
+                await self.claims.set_lease(found.id, utc_now() + CLAIM_LEASE)
+                logger.info(
+                    "taking over an unfinished idempotency claim", extra={"request": found.id}
+                )
+                return ClaimedKey(found, ClaimStatus.TAKEN_OVER)
             if time.monotonic() >= deadline:
                 raise IdempotencyKeyInProgressError(key)
             await asyncio.sleep(poll)
             poll = min(poll * 2, _POLL_MAX_SECONDS)
 
-    async def _accept_new(self, claim: Claim, check_quota: QuotaCheck) -> RequestMessage:
-        try:
-            await check_quota(claim.user_id)
-        except BaseException:
-            # Nothing was produced: the key is free for a later try.
-            await self.claims.release(claim)
-            raise
-        return await self._produce(claim)
+    async def release(self, claimed: ClaimedKey) -> None:
+        """Free the key: nothing was produced under it."""
+        await self.claims.release(claimed.claim)
 
-    async def _take_over(self, claim: Claim) -> Accepted:
-        # Two racing takeovers may both get here; they produce the same request id.
-        await self.claims.set_lease(claim.id, utc_now() + CLAIM_LEASE)
-        logger.info("taking over an unfinished idempotency claim", extra={"request": claim.id})
-        return Accepted(await self._produce(claim), replayed=False)
-
-    async def _produce(self, claim: Claim) -> RequestMessage:
-        try:
-            return await produce_request(self.producer, self.inserts, self.topic, claim.message)
-        except EnqueueUnavailableError:
-            # Kafka may still have stored it: keep the message, invite a retry to resend it.
-            await self.claims.set_lease(claim.id, utc_now())
-            raise
+    async def end_lease(self, claimed: ClaimedKey) -> None:
+        """Kafka refused the record but may still have stored it: invite a retry to resend it."""
+        await self.claims.set_lease(claimed.claim.id, utc_now())

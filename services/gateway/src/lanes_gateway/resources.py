@@ -25,13 +25,14 @@ from lanes_common.types import MongoDocument
 from lanes_gateway.auth_client import AuthClient
 from lanes_gateway.config import GatewaySettings
 from lanes_gateway.deleted_users import DeletedUsers
+from lanes_gateway.enqueue import Enqueuer
 from lanes_gateway.events.hub import StatusHub
 from lanes_gateway.events.reader import StatusTopicReader
 from lanes_gateway.idempotency import (
     IDEMPOTENCY_COLLECTION,
     PURGE_INTERVAL_SECONDS,
     IdempotencyClaims,
-    IdempotentEnqueue,
+    IdempotencyKeys,
 )
 from lanes_gateway.queued_inserts import QueuedInserts
 from lanes_gateway.quota import Quota
@@ -58,7 +59,7 @@ class GatewayResources:
     inserts: QueuedInserts
     auth: AuthClient
     token_verifier: TokenVerifier
-    idempotent_enqueue: IdempotentEnqueue
+    enqueuer: Enqueuer
     deleted_users: DeletedUsers
     quota: Quota
     status_hub: StatusHub
@@ -133,6 +134,13 @@ async def open_resources(settings: GatewaySettings) -> AsyncIterator[GatewayReso
             logger.warning("auth JWKS not available yet at %s: %s", settings.jwks_url, exc)
 
         hub, publisher = await _open_status_stream(stack, settings, producer)
+        quota = Quota(store, settings.max_queued_per_user)
+        idempotency_keys = IdempotencyKeys(
+            claims=claims,
+            requests=store,
+            key_ttl=timedelta(seconds=settings.idempotency_key_ttl_seconds),
+            wait_seconds=settings.idempotency_wait_seconds,
+        )
 
         yield GatewayResources(
             settings=settings,
@@ -142,19 +150,18 @@ async def open_resources(settings: GatewaySettings) -> AsyncIterator[GatewayReso
             inserts=inserts,
             auth=AuthClient(http),
             token_verifier=TokenVerifier(keys, settings.jwt_issuer, settings.jwt_audience),
-            idempotent_enqueue=IdempotentEnqueue(
-                claims=claims,
+            enqueuer=Enqueuer(
+                quota=quota,
+                keys=idempotency_keys,
                 producer=producer,
                 inserts=inserts,
-                requests=store,
                 topic=settings.requests_topic,
-                key_ttl=timedelta(seconds=settings.idempotency_key_ttl_seconds),
-                wait_seconds=settings.idempotency_wait_seconds,
+                status_publisher=publisher,
             ),
             deleted_users=DeletedUsers(
                 database[DELETED_USERS_COLLECTION], settings.deleted_users_cache_seconds
             ),
-            quota=Quota(store, settings.max_queued_per_user),
+            quota=quota,
             status_hub=hub,
             status_publisher=publisher,
         )

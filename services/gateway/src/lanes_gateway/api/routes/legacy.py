@@ -19,7 +19,7 @@ from lanes_gateway.api.problems import problem_responses
 from lanes_gateway.api.routes.auth import client_address
 from lanes_gateway.auth_client import AuthAnswer
 from lanes_gateway.deps import CurrentUser, Resources
-from lanes_gateway.enqueue import enqueue_request
+from lanes_gateway.enqueue import NewRequest
 from lanes_gateway.legacy import (
     ENQUEUED_MESSAGE,
     LEGACY_REQUEST_TYPE,
@@ -96,16 +96,9 @@ async def legacy_enqueue(
     body: LegacyEnqueueBody, user: CurrentUser, resources: Resources
 ) -> LegacyEnqueued:
     """Enqueue `request` as an `echo` request (seed API; use `POST /v1/requests`)."""
-    await resources.quota.reserve(user.subject)
-    message = await enqueue_request(
-        resources.producer,
-        resources.inserts,
-        resources.settings.requests_topic,
-        user.subject,
-        LEGACY_REQUEST_TYPE,
-        body.request,
-    )
-    return LegacyEnqueued(message=ENQUEUED_MESSAGE, id=message.id)
+    request = NewRequest(user.subject, LEGACY_REQUEST_TYPE, body.request)
+    enqueued = await resources.enqueuer.enqueue(request)
+    return LegacyEnqueued(message=ENQUEUED_MESSAGE, id=enqueued.message.id)
 
 
 @router.get("/status", responses=problem_responses(401, 503))

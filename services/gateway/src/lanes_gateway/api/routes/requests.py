@@ -13,11 +13,10 @@ from lanes_common.types import MongoDocument
 from lanes_gateway.api.problems import problem_responses
 from lanes_gateway.cursor import PageCursor
 from lanes_gateway.deps import CurrentUser, Resources
-from lanes_gateway.enqueue import enqueue_request
+from lanes_gateway.enqueue import NewRequest
 from lanes_gateway.errors import RequestNotCancellableError, RequestNotFoundError
-from lanes_gateway.events.published import cancelled_event, queued_event
+from lanes_gateway.events.published import cancelled_event
 from lanes_gateway.idempotency import IDEMPOTENCY_KEY_PATTERN
-from lanes_gateway.payloads import check_payload
 from lanes_gateway.schemas import (
     EnqueueBody,
     EnqueuedRequest,
@@ -93,31 +92,14 @@ async def create_request(
     idempotency_key: IdempotencyKey = None,
 ) -> EnqueuedRequest:
     """Enqueue a request; answers once Kafka has acknowledged it."""
-    check_payload(body.type, body.payload)
-    replayed = False
-    if idempotency_key is None:
-        await resources.quota.reserve(user.subject)
-        message = await enqueue_request(
-            resources.producer,
-            resources.inserts,
-            resources.settings.requests_topic,
-            user.subject,
-            body.type,
-            body.payload,
-        )
-    else:
-        accepted = await resources.idempotent_enqueue.enqueue(
-            user.subject, idempotency_key, body.type, body.payload, resources.quota.reserve
-        )
-        message, replayed = accepted.message, accepted.replayed
-        if replayed:
-            response.headers["Idempotent-Replayed"] = "true"
-    if not replayed:
-        resources.status_publisher.publish_soon(queued_event(message, utc_now()))
-    location = request_path(message.id)
+    request = NewRequest(user.subject, body.type, body.payload, idempotency_key)
+    enqueued = await resources.enqueuer.enqueue(request)
+    if enqueued.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    location = request_path(enqueued.message.id)
     response.headers["Location"] = location
     return EnqueuedRequest(
-        id=message.id, state=RequestState.QUEUED, links=RequestLinks(self=location)
+        id=enqueued.message.id, state=RequestState.QUEUED, links=RequestLinks(self=location)
     )
 
 
