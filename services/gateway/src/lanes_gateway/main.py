@@ -17,7 +17,7 @@ from lanes_common.problems import install_problem_handlers
 from lanes_common.telemetry.http import fastapi_telemetry, instrument_app
 from lanes_common.telemetry.tracing import configure_tracing
 from lanes_gateway.api.problems import document_problem_schema, install_gateway_problem_handler
-from lanes_gateway.api.routes import auth, events, legacy, queue, replays, requests
+from lanes_gateway.api.routes import auth, events, queue, replays, requests, seed_api
 from lanes_gateway.body_limit import BodySizeLimitMiddleware
 from lanes_gateway.config import GatewaySettings
 from lanes_gateway.metrics import record_answer
@@ -66,8 +66,8 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.include_router(events.router)
     app.include_router(replays.router)
     app.include_router(auth.router)
-    app.include_router(legacy.router)
-    app.include_router(legacy.router, prefix="/api")
+    app.include_router(seed_api.router)
+    app.include_router(seed_api.router, prefix="/api")
     app.include_router(health_router(lambda: readiness_checks(app)))
     instrument_app(app, on_response=record_answer)
     return app

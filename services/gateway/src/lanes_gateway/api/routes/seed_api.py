@@ -20,7 +20,7 @@ from lanes_gateway.api.routes.auth import client_address
 from lanes_gateway.auth_client import AuthAnswer
 from lanes_gateway.deps import CurrentUser, Resources
 from lanes_gateway.enqueue import NewRequest
-from lanes_gateway.legacy import (
+from lanes_gateway.seed_schemas import (
     ENQUEUED_MESSAGE,
     LEGACY_REQUEST_TYPE,
     REGISTERED_MESSAGE,

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from lanes_gateway.legacy import (
+from lanes_gateway.seed_schemas import (
     LegacyEnqueueBody,
     LegacyLoginBody,
     LegacyRegisterBody,
