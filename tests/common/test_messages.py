@@ -1,5 +1,7 @@
 """The request message survives the trip through Kafka, and bad records are named."""
 
+import json
+
 import pytest
 
 from lanes_common.documents import decode_json_value, encode_json_value
@@ -26,6 +28,20 @@ def test_message_round_trips_with_awkward_payload() -> None:
     assert decoded == message
     assert message.key() == b"u1"
     assert (HEADER_REQUEST_ID, message.id.encode()) in message.headers()
+
+
+def test_message_fields_keep_their_wire_order() -> None:
+    message = RequestMessage(id="r1", user_id="u1", type="echo", enqueued_at=utc_now())
+    assert list(json.loads(message.encode())) == [
+        "schema_version",
+        "id",
+        "user_id",
+        "type",
+        "payload",
+        "enqueued_at",
+        "idempotency_key",
+        "replay_of",
+    ]
 
 
 @pytest.mark.parametrize(

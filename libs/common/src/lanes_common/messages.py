@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -33,14 +33,34 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class RequestMessage(BaseModel):
+class UserKeyedRecord(BaseModel):
+    """A Lanes record on Kafka: keyed by its user id, its value the model as compact JSON.
+
+    It declares no fields: each subclass lists its own in the order of its wire
+    format, which a field declared here would change (base fields come first).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    if TYPE_CHECKING:
+        # Declared by each subclass, where its wire format puts it.
+        user_id: str
+
+    def key(self) -> bytes:
+        """The Kafka record key: the user id, so one user's records keep their order."""
+        return self.user_id.encode()
+
+    def encode(self) -> bytes:
+        """The Kafka record value: compact JSON."""
+        return self.model_dump_json().encode()
+
+
+class RequestMessage(UserKeyedRecord):
     """One accepted request: what the gateway produces and the processor consumes.
 
     The Kafka key is ``user_id``, so one user's requests share a partition and
     keep their order there.
     """
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
 
     schema_version: int = SCHEMA_VERSION
     id: str
@@ -50,14 +70,6 @@ class RequestMessage(BaseModel):
     enqueued_at: datetime
     idempotency_key: str | None = None
     replay_of: str | None = None
-
-    def key(self) -> bytes:
-        """The Kafka record key: the user id, so order is kept per user."""
-        return self.user_id.encode()
-
-    def encode(self) -> bytes:
-        """The Kafka record value: compact JSON."""
-        return self.model_dump_json().encode()
 
     def headers(self) -> KafkaHeaders:
         """Headers that let tools route or inspect a record without decoding it."""

@@ -17,11 +17,11 @@ from datetime import datetime
 
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from lanes_common.errors import LanesError
 from lanes_common.kafka import AsyncProducer, ProduceError, ensure_topics
-from lanes_common.messages import HEADER_REQUEST_ID, HEADER_SCHEMA_VERSION
+from lanes_common.messages import HEADER_REQUEST_ID, HEADER_SCHEMA_VERSION, UserKeyedRecord
 from lanes_common.states import RequestState
 from lanes_common.telemetry.propagation import inject_trace_context
 from lanes_common.types import KafkaHeaders, MongoDocument
@@ -36,10 +36,8 @@ class StatusEventDecodeError(LanesError):
     """A record on the status topic is not a status event this version understands."""
 
 
-class StatusEvent(BaseModel):
+class StatusEvent(UserKeyedRecord):
     """One recorded state change of one request."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
 
     schema_version: int = STATUS_SCHEMA_VERSION
     request_id: str
@@ -52,14 +50,6 @@ class StatusEvent(BaseModel):
     started_at: datetime | None = None
     finished_at: datetime | None = None
     error_code: str | None = None
-
-    def key(self) -> bytes:
-        """The Kafka record key: the user id, so a user's events stay in order."""
-        return self.user_id.encode()
-
-    def encode(self) -> bytes:
-        """The Kafka record value: compact JSON."""
-        return self.model_dump_json().encode()
 
     def headers(self) -> KafkaHeaders:
         """Schema version, request id and state, readable without decoding the value."""
