@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
 
 from lanes_common.status_events import StatusEvent
 from lanes_gateway.events.hub import Delivered, Resume, StatusHub, Subscription
@@ -39,16 +40,33 @@ async def _next_events(
     return subscription.take()
 
 
-def _expired_frame() -> bytes:
-    return control_frame(
-        "error", "token_expired", "the access token expired; reconnect with a new one"
-    )
+async def _live(
+    subscription: Subscription, expires_at: float, heartbeat_seconds: float
+) -> AsyncGenerator[Delivered | bytes, None]:
+    """What a stream sends once it is live, until the token expires or it falls behind.
 
-
-def _slow_frame() -> bytes:
-    return control_frame(
-        "error", "slow_consumer", "the stream fell too far behind; reconnect with Last-Event-ID"
-    )
+    Events come as `Delivered`, for the stream to filter and frame; what it
+    sends as it is (a heartbeat, the closing error) comes as a frame.
+    """
+    while True:
+        try:
+            batch = await _next_events(subscription, expires_at, heartbeat_seconds)
+        except _Expired:
+            yield control_frame(
+                "error", "token_expired", "the access token expired; reconnect with a new one"
+            )
+            return
+        if subscription.overflowed:
+            yield control_frame(
+                "error",
+                "slow_consumer",
+                "the stream fell too far behind; reconnect with Last-Event-ID",
+            )
+            return
+        if not batch:
+            yield HEARTBEAT
+        for delivered in batch:
+            yield delivered
 
 
 async def user_events(
@@ -69,19 +87,9 @@ async def user_events(
             )
         for delivered in resume.missed:
             yield status_frame(delivered.event, delivered.position)
-        while True:
-            try:
-                batch = await _next_events(subscription, expires_at, heartbeat_seconds)
-            except _Expired:
-                yield _expired_frame()
-                return
-            if subscription.overflowed:
-                yield _slow_frame()
-                return
-            if not batch:
-                yield HEARTBEAT
-            for delivered in batch:
-                yield status_frame(delivered.event, delivered.position)
+        async with aclosing(_live(subscription, expires_at, heartbeat_seconds)) as live:
+            async for item in live:
+                yield item if isinstance(item, bytes) else status_frame(item.event, item.position)
     finally:
         hub.unsubscribe(subscription)
 
@@ -102,25 +110,20 @@ async def request_events(
     try:
         yield retry_frame()
         yield status_frame(current, None)
+        if current.state.is_terminal:
+            return
         latest = current
-        while not latest.state.is_terminal:
-            try:
-                batch = await _next_events(subscription, expires_at, heartbeat_seconds)
-            except _Expired:
-                yield _expired_frame()
-                return
-            if subscription.overflowed:
-                yield _slow_frame()
-                return
-            if not batch:
-                yield HEARTBEAT
-            for delivered in batch:
-                event = delivered.event
+        async with aclosing(_live(subscription, expires_at, heartbeat_seconds)) as live:
+            async for item in live:
+                if isinstance(item, bytes):
+                    yield item
+                    continue
+                event = item.event
                 if event.request_id != current.request_id or not event.supersedes(latest):
                     continue
                 latest = event
-                yield status_frame(event, delivered.position)
+                yield status_frame(event, item.position)
                 if event.state.is_terminal:
-                    break
+                    return
     finally:
         hub.unsubscribe(subscription)
