@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar, Unpack
 
 from lanes_client.aio import AsyncLanesClient, TokensListener
 from lanes_client.retries import RetryPolicy
@@ -25,32 +25,23 @@ from lanes_client.types import (
 Item = TypeVar("Item")
 
 
+class ClientOptions(TypedDict, total=False):
+    """`AsyncLanesClient`'s keyword options, which `LanesClient` passes on as they are."""
+
+    access_token: str | None
+    refresh_token: str | None
+    access_expires_at: float | None
+    on_tokens: TokensListener | None
+    retry: RetryPolicy | None
+    timeout: float
+
+
 class LanesClient:
     """The Lanes API, blocking. Use as ``with LanesClient(url) as lanes: ...``."""
 
-    def __init__(
-        self,
-        base_url: str,
-        *,
-        access_token: str | None = None,
-        refresh_token: str | None = None,
-        access_expires_at: float | None = None,
-        on_tokens: TokensListener | None = None,
-        retry: RetryPolicy | None = None,
-        timeout: float = 30.0,
-    ) -> None:
+    def __init__(self, base_url: str, **options: Unpack[ClientOptions]) -> None:
         self._runner = asyncio.Runner()
-        self._client = self._runner.run(
-            _construct(
-                base_url,
-                access_token=access_token,
-                refresh_token=refresh_token,
-                access_expires_at=access_expires_at,
-                on_tokens=on_tokens,
-                retry=retry,
-                timeout=timeout,
-            )
-        )
+        self._client = self._runner.run(_construct(base_url, **options))
 
     def __enter__(self) -> LanesClient:
         return self
@@ -122,6 +113,6 @@ class LanesClient:
         return self._iterate(self._client.watch(request_id, last_event_id))
 
 
-async def _construct(base_url: str, **options: Any) -> AsyncLanesClient:
+async def _construct(base_url: str, **options: Unpack[ClientOptions]) -> AsyncLanesClient:
     # Built on the runner's loop, where all its awaits will run.
     return AsyncLanesClient(base_url, **options)

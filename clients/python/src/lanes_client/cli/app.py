@@ -9,11 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
-from collections.abc import Callable, Coroutine
 from contextlib import nullcontext
-from dataclasses import dataclass
-from typing import Any, TypeVar
 
 import click
 from rich.console import Console
@@ -22,57 +18,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedCo
 
 from lanes_client.aio import AsyncLanesClient
 from lanes_client.cli import render
-from lanes_client.cli.profiles import Profile, ProfileStore
-from lanes_client.errors import ApiError, LanesClientError
+from lanes_client.cli.context import Context, pass_context
+from lanes_client.cli.profiles import ProfileStore
 from lanes_client.types import RequestState, RequestView, StatusEvent, StreamedStatus
 
-T = TypeVar("T")
 BULK_CONCURRENCY = 8
-
-
-@dataclass
-class Context:
-    """What every command gets: the profile, where it is saved, and the output mode."""
-
-    profile_name: str
-    profile: Profile
-    store: ProfileStore
-    json_output: bool
-    console: Console
-
-    def client(self) -> AsyncLanesClient:
-        """A client on the profile, saving tokens it refreshes."""
-
-        def save(tokens: Any) -> None:
-            self.profile.take(tokens)
-            self.store.save(self.profile_name, self.profile)
-
-        return AsyncLanesClient(
-            self.profile.url,
-            access_token=self.profile.access_token,
-            refresh_token=self.profile.refresh_token,
-            access_expires_at=self.profile.access_expires_at,
-            on_tokens=save,
-        )
-
-    def emit(self, line: str) -> None:
-        """Print machine output as it is (no Rich markup)."""
-        click.echo(line)
-
-
-pass_context = click.make_pass_decorator(Context)
-
-
-def run(coroutine: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    """Run a command's async body; API errors become a message and exit code 1."""
-    try:
-        return asyncio.run(coroutine())
-    except ApiError as exc:
-        click.echo(f"error: {exc.code}: {exc.detail}", err=True)
-        sys.exit(1)
-    except LanesClientError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
 
 
 @click.group()
@@ -97,13 +47,12 @@ def cli(ctx: click.Context, profile: str, url: str | None, json_output: bool) ->
 def login(context: Context, username: str, password: str, register: bool) -> None:
     """Log in and save the tokens in the profile (0600)."""
 
-    async def body() -> None:
-        async with context.client() as lanes:
-            if register:
-                await lanes.register(username, password)
-            await lanes.login(username, password)
+    async def body(lanes: AsyncLanesClient) -> None:
+        if register:
+            await lanes.register(username, password)
+        await lanes.login(username, password)
 
-    run(body)
+    context.call(body)
     context.store.save(context.profile_name, context.profile)
     if context.json_output:
         context.emit(json.dumps({"profile": context.profile_name, "url": context.profile.url}))
@@ -123,28 +72,27 @@ def enqueue(context: Context, request_type: str, payload: str, count: int) -> No
     except ValueError as exc:
         raise click.BadParameter(f"not JSON: {exc}", param_hint="--payload") from exc
 
-    async def body() -> list[str]:
-        async with context.client() as lanes:
-            if count == 1:
-                return [(await lanes.enqueue(request_type, value)).id]
-            ids: list[str] = [""] * count
-            slots = asyncio.Semaphore(BULK_CONCURRENCY)
-            progress = Progress(
-                *Progress.get_default_columns()[:1], BarColumn(), MofNCompleteColumn(),
-                TimeElapsedColumn(), console=Console(stderr=True), disable=context.json_output,
-            )  # fmt: skip
-            with progress:
-                task = progress.add_task("enqueue", total=count)
+    async def body(lanes: AsyncLanesClient) -> list[str]:
+        if count == 1:
+            return [(await lanes.enqueue(request_type, value)).id]
+        ids: list[str] = [""] * count
+        slots = asyncio.Semaphore(BULK_CONCURRENCY)
+        progress = Progress(
+            *Progress.get_default_columns()[:1], BarColumn(), MofNCompleteColumn(),
+            TimeElapsedColumn(), console=Console(stderr=True), disable=context.json_output,
+        )  # fmt: skip
+        with progress:
+            task = progress.add_task("enqueue", total=count)
 
-                async def one(n: int) -> None:
-                    async with slots:
-                        ids[n] = (await lanes.enqueue(request_type, value)).id
-                    progress.advance(task)
+            async def one(n: int) -> None:
+                async with slots:
+                    ids[n] = (await lanes.enqueue(request_type, value)).id
+                progress.advance(task)
 
-                await asyncio.gather(*(one(n) for n in range(count)))
-            return ids
+            await asyncio.gather(*(one(n) for n in range(count)))
+        return ids
 
-    ids = run(body)
+    ids = context.call(body)
     if context.json_output:
         context.emit(json.dumps({"ids": ids}))
     else:
@@ -157,16 +105,8 @@ def enqueue(context: Context, request_type: str, payload: str, count: int) -> No
 @pass_context
 def get(context: Context, request_id: str) -> None:
     """Show one request."""
-
-    async def body() -> Any:
-        async with context.client() as lanes:
-            return await lanes.get(request_id)
-
-    request = run(body)
-    if context.json_output:
-        context.emit(render.as_json(request))
-    else:
-        render.request_detail(context.console, request)
+    request = context.call(lambda lanes: lanes.get(request_id))
+    context.show(request, render.request_detail(request))
 
 
 @cli.command(name="ls")
@@ -176,20 +116,16 @@ def get(context: Context, request_id: str) -> None:
 def list_requests(context: Context, state: str | None, limit: int) -> None:
     """List your requests, newest first."""
 
-    async def body() -> list[Any]:
-        found = []
-        async with context.client() as lanes:
-            async for request in lanes.list(state, page_size=min(limit, 100)):
-                found.append(request)
-                if len(found) >= limit:
-                    break
+    async def newest(lanes: AsyncLanesClient) -> list[RequestView]:
+        found: list[RequestView] = []
+        async for request in lanes.list(state, page_size=min(limit, 100)):
+            found.append(request)
+            if len(found) >= limit:
+                break
         return found
 
-    requests = run(body)
-    if context.json_output:
-        context.emit(render.as_json(requests))
-    else:
-        context.console.print(render.request_table(requests))
+    requests = context.call(newest)
+    context.show(requests, render.request_table(requests))
 
 
 @cli.command()
@@ -197,32 +133,16 @@ def list_requests(context: Context, state: str | None, limit: int) -> None:
 @pass_context
 def cancel(context: Context, request_id: str) -> None:
     """Cancel a queued request."""
-
-    async def body() -> Any:
-        async with context.client() as lanes:
-            return await lanes.cancel(request_id)
-
-    request = run(body)
-    if context.json_output:
-        context.emit(render.as_json(request))
-    else:
-        context.console.print(f"{request.id} is {request.state.value}.")
+    request = context.call(lambda lanes: lanes.cancel(request_id))
+    context.show(request, f"{request.id} is {request.state.value}.")
 
 
 @cli.command()
 @pass_context
 def queue(context: Context) -> None:
     """Your queue: counts per state, the oldest queued age and when queued work starts."""
-
-    async def body() -> Any:
-        async with context.client() as lanes:
-            return await lanes.queue()
-
-    summary = run(body)
-    if context.json_output:
-        context.emit(render.as_json(summary))
-    else:
-        context.console.print(render.queue_table(summary))
+    summary = context.call(lambda lanes: lanes.queue())
+    context.show(summary, render.queue_table(summary))
 
 
 @cli.command()
@@ -232,44 +152,43 @@ def queue(context: Context) -> None:
 def watch(context: Context, request_id: str | None, until_idle: bool) -> None:
     """Watch state changes live: one request until it ends, or all of yours."""
 
-    async def body() -> None:
+    async def body(lanes: AsyncLanesClient) -> None:
         latest: dict[str, StatusEvent] = {}
-        async with context.client() as lanes:
-            unfinished: set[str] = set()
-            if until_idle:
-                if (await lanes.queue()).pending == 0:
+        unfinished: set[str] = set()
+        if until_idle:
+            if (await lanes.queue()).pending == 0:
+                return
+            # What must be seen finishing; bounded by the per-user quota.
+            for state in (RequestState.QUEUED, RequestState.PROCESSING):
+                unfinished |= {r.id async for r in lanes.list(state, page_size=100)}
+        live = None if context.json_output else Live(render.watch_table(latest))
+
+        def show(event: StatusEvent) -> None:
+            latest[event.status.request_id] = event
+            if event.status.state.is_terminal:
+                unfinished.discard(event.status.request_id)
+            else:
+                unfinished.add(event.status.request_id)
+            if live is None:
+                context.emit(event.model_dump_json())
+            else:
+                live.update(render.watch_table(latest))
+
+        with live or nullcontext():
+            async for event in lanes.watch(request_id):
+                show(event)
+                if (
+                    until_idle
+                    and event.status.state.is_terminal
+                    and (await lanes.queue()).pending == 0
+                ):
+                    # The store can be ahead of the stream (events follow writes):
+                    # what finished but was not streamed yet is shown from the store.
+                    for rid in sorted(unfinished):
+                        show(stored_status(await lanes.get(rid)))
                     return
-                # What must be seen finishing; bounded by the per-user quota.
-                for state in (RequestState.QUEUED, RequestState.PROCESSING):
-                    unfinished |= {r.id async for r in lanes.list(state, page_size=100)}
-            live = None if context.json_output else Live(render.watch_table(latest))
 
-            def show(event: StatusEvent) -> None:
-                latest[event.status.request_id] = event
-                if event.status.state.is_terminal:
-                    unfinished.discard(event.status.request_id)
-                else:
-                    unfinished.add(event.status.request_id)
-                if live is None:
-                    context.emit(event.model_dump_json())
-                else:
-                    live.update(render.watch_table(latest))
-
-            with live or nullcontext():
-                async for event in lanes.watch(request_id):
-                    show(event)
-                    if (
-                        until_idle
-                        and event.status.state.is_terminal
-                        and (await lanes.queue()).pending == 0
-                    ):
-                        # The store can be ahead of the stream (events follow writes):
-                        # what finished but was not streamed yet is shown from the store.
-                        for rid in sorted(unfinished):
-                            show(stored_status(await lanes.get(rid)))
-                        return
-
-    run(body)
+    context.call(body)
 
 
 @cli.group()
@@ -283,14 +202,13 @@ def dlq() -> None:
 def replay(context: Context, request_ids: tuple[str, ...]) -> None:
     """Enqueue dead-lettered requests again: the IDs given, or all of yours."""
 
-    async def body() -> list[dict[str, str]]:
-        async with context.client() as lanes:
-            ids = list(request_ids)
-            if not ids:
-                ids = [r.id async for r in lanes.list(RequestState.DEAD_LETTERED)]
-            return [{"id": i, "replayed_as": (await lanes.replay(i)).id} for i in ids]
+    async def body(lanes: AsyncLanesClient) -> list[dict[str, str]]:
+        ids = list(request_ids)
+        if not ids:
+            ids = [r.id async for r in lanes.list(RequestState.DEAD_LETTERED)]
+        return [{"id": i, "replayed_as": (await lanes.replay(i)).id} for i in ids]
 
-    replays = run(body)
+    replays = context.call(body)
     if context.json_output:
         context.emit(json.dumps({"replayed": replays}))
     else:

@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
-from rich.console import Console
 from rich.table import Table
 
 from lanes_client.types import QueueSummary, RequestView, StatusEvent
@@ -51,13 +50,13 @@ def request_table(requests: Iterable[RequestView]) -> Table:
     return table
 
 
-def request_detail(console: Console, request: RequestView) -> None:
+def request_detail(request: RequestView) -> Table:
     """One request, field by field."""
     table = Table(show_header=False)
     for name, value in request.model_dump(mode="json").items():
         shown = _state(value) if name == "state" else json.dumps(value) if value else str(value)
         table.add_row(name, shown)
-    console.print(table)
+    return table
 
 
 def queue_table(summary: QueueSummary) -> Table:
