@@ -25,11 +25,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only, no display
-import matplotlib.pyplot as plt
-
 from bench.harness import Settings, median
 from bench.processor import percentile
 from bench.rss import PeakRss
@@ -273,67 +268,3 @@ async def run_noisy_neighbour(
             rows["key", big]["peak_rss_mib"] / rows["key", 0]["peak_rss_mib"], 2
         ),
     }
-
-
-def table(noisy: dict[str, Any]) -> list[str]:
-    """The phase as Markdown: one row per run, then the targets."""
-    lines = [
-        f"### Noisy neighbour ({noisy['light_users']} light users x {noisy['light_per_user']} "
-        f"`echo` behind one heavy user's backlog, 1 partition, one replica)",
-        "",
-        "| ordering | heavy backlog | light p50 (ms) | light p95 (ms) | light p99 (ms) "
-        "| heavy done when lights done | peak RSS (MiB) | runs |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    for r in noisy["rows"]:
-        cut = "≥ " if r["unfinished"] else ""
-        lines.append(
-            f"| {r['ordering']} | {r['backlog']:,} | {cut}{r['light_p50_ms']:.0f} "
-            f"| {cut}{r['light_p95_ms']:.0f} | {cut}{r['light_p99_ms']:.0f} "
-            f"| {r['heavy_done_when_lights_done']:,} | {r['peak_rss_mib']:.0f} "
-            f"| {r['repetitions']} |"
-        )
-    for r in noisy["rows"]:
-        if r["unfinished"]:
-            lines.append(
-                f"\n≥: cut off after {PARTITION_DEADLINE:.0f} s with {r['unfinished']} light "
-                f"requests of {r['ordering']} / {r['backlog']:,} still waiting (counted as "
-                "waiting that long: lower bounds)."
-            )
-    key, part, rss = noisy["p99_ratio_key"], noisy["p99_ratio_partition"], noisy["rss_ratio_big"]
-    partition_cut = any(r["unfinished"] for r in noisy["rows"] if r["ordering"] == "partition")
-    cut_off = "≥ " if partition_cut else ""
-    met = {True: "met", False: "**not met**"}
-    lines += [
-        "",
-        f"Light p99 with / without the {noisy['heavy']:,} backlog, key: **{key:.2f}x** "
-        f"(target ≤ {P99_TARGET}x: {met[key <= P99_TARGET]}); partition: "
-        f"**{cut_off}{part:.2f}x**",
-        "",
-        f"Peak RSS with a {noisy['big_backlog']:,} backlog / with none: **{rss:.2f}x** "
-        f"(target ≤ {RSS_TARGET}x: {met[rss <= RSS_TARGET]})",
-        "",
-    ]
-    return lines
-
-
-def plot(noisy: dict[str, Any], path: Path) -> None:
-    """Light users' p50/p99 per run (log scale: partition ordering is orders of magnitude off)."""
-    runs = noisy["rows"]
-    labels = [f"{r['ordering']}\n{r['backlog']:,}" for r in runs]
-    xs = range(len(runs))
-    fig, ax = plt.subplots(figsize=(6.4, 3.6), dpi=100)
-    ax.bar([x - 0.2 for x in xs], [r["light_p50_ms"] for r in runs], 0.4, label="p50")
-    ax.bar([x + 0.2 for x in xs], [r["light_p99_ms"] for r in runs], 0.4, label="p99")
-    for x, r in zip(xs, runs, strict=True):
-        ax.annotate(
-            f"{r['peak_rss_mib']:.0f} MiB", (x, r["light_p99_ms"]), ha="center", va="bottom"
-        )
-    ax.set_xticks(list(xs), labels)
-    ax.set_yscale("log")
-    ax.set_ylabel("light users' latency (ms)")
-    ax.set_title("Light users behind a heavy backlog (ordering / backlog; peak RSS)")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
