@@ -86,8 +86,8 @@ class GatewayStack:
             assert login.status_code == 200, login.text
         return TestUser(registered.json()["id"], username, login.json()["access_token"])
 
-    def mint_token(self, subject: str, **overrides: Any) -> str:
-        """A token signed with auth's real key; ``overrides`` replace claims (None drops one)."""
+    def claims(self, subject: str, **overrides: Any) -> dict[str, Any]:
+        """The claims auth would put in a token; ``overrides`` replace some (None drops one)."""
         now = int(time.time())
         claims: dict[str, Any] = {
             "sub": subject,
@@ -99,7 +99,11 @@ class GatewayStack:
             "jti": uuid.uuid4().hex,
         }
         claims.update(overrides)
-        claims = {name: value for name, value in claims.items() if value is not None}
+        return {name: value for name, value in claims.items() if value is not None}
+
+    def mint_token(self, subject: str, **overrides: Any) -> str:
+        """A token signed with auth's real key; ``overrides`` replace claims (None drops one)."""
+        claims = self.claims(subject, **overrides)
         return jwt.encode(claims, self.signing_key, algorithm="EdDSA", headers={"kid": self.kid})
 
     @contextmanager

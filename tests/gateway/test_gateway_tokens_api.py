@@ -13,7 +13,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from tests.gateway.conftest import AUDIENCE, ISSUER, GatewayStack
+from tests.gateway.conftest import GatewayStack
 
 pytestmark = pytest.mark.integration
 
@@ -32,62 +32,34 @@ def _b64(raw: dict[str, object]) -> str:
     return base64.urlsafe_b64encode(json.dumps(raw).encode()).decode().rstrip("=")
 
 
+# Each bad token below carries the claims of a good one (`GatewayStack.claims`), so
+# what is wrong with it is only what its name says.
+
+
 def _unsigned(stack: GatewayStack, subject: str) -> str:
-    now = int(time.time())
-    claims = {
-        "sub": subject,
-        "iss": ISSUER,
-        "aud": AUDIENCE,
-        "iat": now,
-        "exp": now + 300,
-        "jti": "x",
-    }
-    return f"{_b64({'alg': 'none', 'typ': 'JWT', 'kid': stack.kid})}.{_b64(claims)}."
+    header = {"alg": "none", "typ": "JWT", "kid": stack.kid}
+    return f"{_b64(header)}.{_b64(stack.claims(subject))}."
 
 
 def _forged(stack: GatewayStack, subject: str) -> str:
     # Right kid and claims, but signed with a key auth never had.
-    now = int(time.time())
-    claims = {
-        "sub": subject,
-        "iss": ISSUER,
-        "aud": AUDIENCE,
-        "iat": now,
-        "exp": now + 300,
-        "jti": "x",
-    }
     return jwt.encode(
-        claims, Ed25519PrivateKey.generate(), algorithm="EdDSA", headers={"kid": stack.kid}
+        stack.claims(subject),
+        Ed25519PrivateKey.generate(),
+        algorithm="EdDSA",
+        headers={"kid": stack.kid},
     )
 
 
 def _tampered(stack: GatewayStack, subject: str) -> str:
     header, _, signature = stack.mint_token(subject).split(".")
-    now = int(time.time())
-    claims = {
-        "sub": "someone-else",
-        "iss": ISSUER,
-        "aud": AUDIENCE,
-        "iat": now,
-        "exp": now + 300,
-        "jti": "x",
-    }
-    return f"{header}.{_b64(claims)}.{signature}"
+    return f"{header}.{_b64(stack.claims('someone-else'))}.{signature}"
 
 
 def _hmac_with_public_key(stack: GatewayStack, subject: str) -> str:
     # The algorithm-confusion attack: HMAC keyed with the public key the verifier holds.
     public = stack.signing_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-    now = int(time.time())
-    claims = {
-        "sub": subject,
-        "iss": ISSUER,
-        "aud": AUDIENCE,
-        "iat": now,
-        "exp": now + 300,
-        "jti": "x",
-    }
-    return jwt.encode(claims, public, algorithm="HS256", headers={"kid": stack.kid})
+    return jwt.encode(stack.claims(subject), public, algorithm="HS256", headers={"kid": stack.kid})
 
 
 BAD_TOKENS: dict[str, Callable[[GatewayStack, str], str]] = {
@@ -100,10 +72,7 @@ BAD_TOKENS: dict[str, Callable[[GatewayStack, str], str]] = {
     "wrong issuer": lambda stack, sub: stack.mint_token(sub, iss="https://evil.example"),
     "no jti": lambda stack, sub: stack.mint_token(sub, jti=None),
     "unknown kid": lambda stack, sub: jwt.encode(
-        {"sub": sub, "iss": ISSUER, "aud": AUDIENCE, "iat": 1, "exp": 2**33, "jti": "x"},
-        stack.signing_key,
-        algorithm="EdDSA",
-        headers={"kid": "no-such-key"},
+        stack.claims(sub), stack.signing_key, algorithm="EdDSA", headers={"kid": "no-such-key"}
     ),
     "alg none": _unsigned,
     "forged signature": _forged,
