@@ -24,10 +24,8 @@ from lanes_devstack.containers.healthchecks import HealthcheckDriver
 from lanes_devstack.containers.images import BuiltImage, build_lanes_image, ensure_server_images
 from lanes_devstack.containers.podman import podman_env, require_prerequisites
 from lanes_devstack.errors import DevstackError
-from lanes_devstack.process import free_port, require_free_port
+from lanes_devstack.process import free_port
 
-# Published by docker-compose.yml on loopback; the test reads its targets there.
-PROMETHEUS_PORT = 9090
 # The image runs as this user, which must be able to read the key (docs/deploy.md).
 LANES_UID = 10001
 
@@ -38,6 +36,8 @@ class RunningProject:
 
     compose: ComposeProject
     gateway_port: int
+    prometheus_port: int
+    """Published on loopback; the test reads Prometheus's scrape targets there."""
     image: BuiltImage
 
 
@@ -64,13 +64,13 @@ def compose_project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runnin
         pytest.skip(f"{SKIP_VARIABLE}=0: the container image and compose stack were not tested")
     try:
         require_prerequisites()
-        require_free_port(PROMETHEUS_PORT, "Prometheus (docker-compose.yml)", "nothing")
         ensure_server_images()
         image = build_lanes_image()
     except DevstackError as exc:
         pytest.fail(str(exc), pytrace=False)
     work = tmp_path_factory.mktemp("compose")
-    gateway_port = free_port()
+    # Free ports for everything published, so that runs side by side do not collide.
+    gateway_port, prometheus_port = free_port(), free_port()
     service = PodmanService(work)
     service.start()
     compose = ComposeProject(
@@ -81,6 +81,9 @@ def compose_project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runnin
             "GRAFANA_ADMIN_PASSWORD": uuid.uuid4().hex,
             "AUTH_SIGNING_KEY_FILE": str(write_signing_key(work / "secrets")),
             "GATEWAY_PORT": str(gateway_port),
+            "PROMETHEUS_PORT": str(prometheus_port),
+            "GRAFANA_PORT": str(free_port()),
+            "JAEGER_PORT": str(free_port()),
             "PROCESSOR_REPLICAS": "2",
             "LANES_IMAGE": image.name,
         },
@@ -88,7 +91,7 @@ def compose_project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runnin
     driver = HealthcheckDriver(label=compose.label)
     driver.start()
     try:
-        yield RunningProject(compose, gateway_port, image)
+        yield RunningProject(compose, gateway_port, prometheus_port, image)
     finally:
         try:
             compose.run(["down", "-v", "--remove-orphans", "--timeout", "30"])

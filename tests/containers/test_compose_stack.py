@@ -26,7 +26,7 @@ from lanes_devstack.containers.compose import LOCAL_SERVICES
 from lanes_devstack.containers.healthchecks import health_status
 from lanes_devstack.waiting import eventually
 
-from .conftest import PROMETHEUS_PORT, RunningProject, podman_exec
+from .conftest import RunningProject, podman_exec
 
 pytestmark = [pytest.mark.integration, pytest.mark.containers]
 
@@ -125,10 +125,10 @@ async def enqueue(client: httpx.AsyncClient, token: str, numbers: range) -> list
     return ids
 
 
-async def prometheus_targets_up(expected: int) -> list[str] | None:
+async def prometheus_targets_up(port: int, expected: int) -> list[str] | None:
     """Every active target's health when all ``expected`` are up, else None."""
     async with httpx.AsyncClient(timeout=5) as client:
-        response = await client.get(f"http://127.0.0.1:{PROMETHEUS_PORT}/api/v1/targets")
+        response = await client.get(f"http://127.0.0.1:{port}/api/v1/targets")
     targets = response.json()["data"]["activeTargets"]
     health = [f"{t['labels']['job']} {t['health']}" for t in targets]
     if len(targets) == expected and all(t["health"] == "up" for t in targets):
@@ -158,7 +158,7 @@ async def test_the_stack_serves_users_survives_a_killed_processor_and_leaves_not
 
     # gateway, auth, each processor, and Prometheus itself.
     targets = await eventually(
-        lambda: prometheus_targets_up(expected=3 + PROCESSORS),
+        lambda: prometheus_targets_up(compose_project.prometheus_port, expected=3 + PROCESSORS),
         timeout=120,
         what="Prometheus scraping every service",
         interval=1.0,
