@@ -22,6 +22,7 @@ from lanes_gateway.config import GatewaySettings
 from lanes_gateway.events.hub import StatusHub
 from lanes_gateway.main import create_app
 from lanes_gateway.quota import Quota
+from lanes_gateway.replays import DeadLetterReplays
 from lanes_gateway.resources import GatewayResources
 from tests.gateway.test_gateway_enqueue import (
     FakeDeletedUsers,
@@ -70,15 +71,15 @@ async def _client(
         keys.load({"keys": [{**jwk, "kid": KID, "use": "sig", "alg": "EdDSA"}]})
         # No lifespan here: the app gets stand-ins instead of real clients.
         quota = Quota(store, limit=10)  # type: ignore[arg-type]
+        enqueuer = enqueuer_for(producer, store, settings.requests_topic, quota=quota)
         app.state.resources = GatewayResources(
             settings=settings,
-            producer=producer,  # type: ignore[arg-type]
             mongo=None,  # type: ignore[arg-type]
             store=store,  # type: ignore[arg-type]
-            inserts=store,  # type: ignore[arg-type]
             auth=AuthClient(auth_http),
             token_verifier=TokenVerifier(keys, ISSUER, AUDIENCE),
-            enqueuer=enqueuer_for(producer, store, settings.requests_topic, quota=quota),
+            enqueuer=enqueuer,
+            replays=DeadLetterReplays(store, enqueuer),  # type: ignore[arg-type]
             deleted_users=FakeDeletedUsers(),  # type: ignore[arg-type]
             quota=quota,
             status_hub=StatusHub(timedelta(minutes=5), 100, 10, 100),

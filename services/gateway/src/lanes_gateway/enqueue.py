@@ -82,8 +82,10 @@ class Enqueuer:
            so a refused request leaves no lease behind and its key stays free.
         3. Produce to Kafka keyed by user and wait for the acknowledgement; a
            refusal ends the claim's lease, so a retry resends the same message.
-        4. Write the ``queued`` status document (`produce_request`).
+        4. Write the ``queued`` status document.
         5. Publish the ``queued`` status event, without waiting for it.
+
+        Steps 3 to 5 are `accept`, which a replay (`lanes_gateway.replays`) calls too.
 
         Raises `InvalidPayloadError`, `QuotaExceededError`,
         `EnqueueUnavailableError` and the idempotency errors of
@@ -100,13 +102,48 @@ class Enqueuer:
         if claimed is None or claimed.status is ClaimStatus.NEW:
             await self._reserve_place(message.user_id, claimed)
         try:
-            await produce_request(self.producer, self.inserts, self.topic, message)
+            await self.accept(message)
         except EnqueueUnavailableError:
             if claimed is not None:
                 await self.keys.end_lease(claimed)
             raise
-        self.status_publisher.publish_soon(queued_event(message, utc_now()))
         return Enqueued(message, replayed=False)
+
+    async def accept(self, message: RequestMessage) -> None:
+        """Produce ``message`` keyed by its user, then record and announce it as queued.
+
+        Raises `EnqueueUnavailableError` when Kafka did not acknowledge: then the
+        request is not accepted (though Kafka may have stored the record) and no
+        status is written. After the acknowledgement the request is accepted
+        whatever happens to the status write.
+        """
+        # Encoded before producing, so nothing can fail between the ack and the write.
+        payload_json = encode_json_value(message.payload)
+        try:
+            record = await self.producer.produce(
+                self.topic, message.encode(), key=message.key(), headers=message.headers()
+            )
+        except ProduceError as exc:
+            logger.warning("kafka did not acknowledge request %s: %s", message.id, exc)
+            raise EnqueueUnavailableError("the request queue is unavailable; try again") from exc
+        partition, offset = record.partition(), record.offset()
+        if partition is None or offset is None or offset < 0:
+            # Accepted all the same; without its offset the processor writes the status.
+            logger.warning("kafka acknowledged request %s without an offset", message.id)
+        else:
+            await self._write_queued(message, payload_json, partition, offset)
+        self.status_publisher.publish_soon(queued_event(message, utc_now()))
+
+    async def _write_queued(
+        self, message: RequestMessage, payload_json: str, partition: int, offset: int
+    ) -> None:
+        document = queued_document(message, payload_json, partition, offset, utc_now())
+        try:
+            # False: the processor consumed it first and already materialised the status.
+            await self.inserts.insert(document)
+        except PyMongoError:
+            # Kafka holds the request; the processor writes the status when it consumes it.
+            logger.exception("status write failed after kafka accepted request %s", message.id)
 
     async def _reserve_place(self, user_id: str, claimed: ClaimedKey | None) -> None:
         try:
@@ -116,37 +153,3 @@ class Enqueuer:
                 # Nothing was produced: the key is free for a later try.
                 await self.keys.release(claimed)
             raise
-
-
-async def produce_request(
-    producer: AsyncProducer, inserts: QueuedInserts, topic: str, message: RequestMessage
-) -> RequestMessage:
-    """Produce ``message`` keyed by its user and return it once Kafka acknowledged it.
-
-    Raises `EnqueueUnavailableError` when Kafka did not acknowledge: then the
-    request is not accepted (though Kafka may have stored the record) and no
-    status is written. After the acknowledgement the request is accepted
-    whatever happens to the status write.
-    """
-    # Encoded before producing, so nothing can fail between the ack and the write.
-    payload_json = encode_json_value(message.payload)
-    try:
-        record = await producer.produce(
-            topic, message.encode(), key=message.key(), headers=message.headers()
-        )
-    except ProduceError as exc:
-        logger.warning("kafka did not acknowledge request %s: %s", message.id, exc)
-        raise EnqueueUnavailableError("the request queue is unavailable; try again") from exc
-    partition, offset = record.partition(), record.offset()
-    if partition is None or offset is None or offset < 0:
-        # Accepted all the same; without its offset the processor writes the status.
-        logger.warning("kafka acknowledged request %s without an offset", message.id)
-        return message
-    document = queued_document(message, payload_json, partition, offset, utc_now())
-    try:
-        # False: the processor consumed it first and already materialised the status.
-        await inserts.insert(document)
-    except PyMongoError:
-        # Kafka holds the request; the processor writes the status when it consumes it.
-        logger.exception("status write failed after kafka accepted request %s", message.id)
-    return message

@@ -36,6 +36,7 @@ from lanes_gateway.idempotency import (
 )
 from lanes_gateway.queued_inserts import QueuedInserts
 from lanes_gateway.quota import Quota
+from lanes_gateway.replays import DeadLetterReplays
 from lanes_gateway.store import RequestStore
 from lanes_gateway.telemetry import TracedProducer
 
@@ -53,13 +54,12 @@ class GatewayResources:
     """Everything a request handler needs beyond the request itself."""
 
     settings: GatewaySettings
-    producer: AsyncProducer
     mongo: AsyncMongoClient[MongoDocument]
     store: RequestStore
-    inserts: QueuedInserts
     auth: AuthClient
     token_verifier: TokenVerifier
     enqueuer: Enqueuer
+    replays: DeadLetterReplays
     deleted_users: DeletedUsers
     quota: Quota
     status_hub: StatusHub
@@ -141,23 +141,23 @@ async def open_resources(settings: GatewaySettings) -> AsyncIterator[GatewayReso
             key_ttl=timedelta(seconds=settings.idempotency_key_ttl_seconds),
             wait_seconds=settings.idempotency_wait_seconds,
         )
+        enqueuer = Enqueuer(
+            quota=quota,
+            keys=idempotency_keys,
+            producer=producer,
+            inserts=inserts,
+            topic=settings.requests_topic,
+            status_publisher=publisher,
+        )
 
         yield GatewayResources(
             settings=settings,
-            producer=producer,
             mongo=mongo,
             store=store,
-            inserts=inserts,
             auth=AuthClient(http),
             token_verifier=TokenVerifier(keys, settings.jwt_issuer, settings.jwt_audience),
-            enqueuer=Enqueuer(
-                quota=quota,
-                keys=idempotency_keys,
-                producer=producer,
-                inserts=inserts,
-                topic=settings.requests_topic,
-                status_publisher=publisher,
-            ),
+            enqueuer=enqueuer,
+            replays=DeadLetterReplays(store, enqueuer),
             deleted_users=DeletedUsers(
                 database[DELETED_USERS_COLLECTION], settings.deleted_users_cache_seconds
             ),

@@ -148,6 +148,28 @@ class RequestStore:
             await self._queues.bulk_write([close])
         return document
 
+    async def mark_replayed(self, request_id: str, replayed_as: str) -> bool:
+        """Mark a dead-lettered request as replayed by ``replayed_as``, unless it already is.
+
+        One conditional write, so of concurrent replays of one request exactly
+        one marks it (True); the others find the mark.
+        """
+        marked = await self._requests.update_one(
+            {
+                "_id": request_id,
+                "state": RequestState.DEAD_LETTERED.value,
+                "replayed_as": {"$in": [None]},
+            },
+            {"$set": {"replayed_as": replayed_as}},
+        )
+        return marked.modified_count == 1
+
+    async def unmark_replayed(self, request_id: str, replayed_as: str) -> None:
+        """Take back this replay's mark (Kafka did not acknowledge the new request)."""
+        await self._requests.update_one(
+            {"_id": request_id, "replayed_as": replayed_as}, {"$unset": {"replayed_as": ""}}
+        )
+
     async def list_page(
         self, user_id: str, state: RequestState | None, after: PageCursor | None, limit: int
     ) -> list[MongoDocument]:

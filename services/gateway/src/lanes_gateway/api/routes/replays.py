@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
-
 from fastapi import APIRouter, Response
 
-from lanes_common.documents import REQUESTS_COLLECTION
-from lanes_common.messages import utc_now
 from lanes_common.states import RequestState
 from lanes_gateway.api.problems import problem_responses
 from lanes_gateway.deps import CurrentUser, Resources
-from lanes_gateway.errors import RequestNotFoundError
-from lanes_gateway.events.published import queued_event
-from lanes_gateway.replays import replay_dead_letter
 from lanes_gateway.schemas import EnqueuedRequest, RequestLinks
 
 router = APIRouter(prefix="/v1/requests", tags=["requests"])
@@ -30,25 +23,11 @@ async def replay_request(
     request_id: str, user: CurrentUser, resources: Resources, response: Response
 ) -> EnqueuedRequest:
     """Enqueue a dead-lettered request again (once: repeating answers the same new request)."""
-    try:
-        uuid.UUID(request_id)
-    except ValueError as exc:
-        raise RequestNotFoundError(request_id) from exc
-    original = await resources.store.find_for_user(request_id, user.subject)
-    if original is None:
-        raise RequestNotFoundError(request_id)
-    settings = resources.settings
-    new_id, message = await replay_dead_letter(
-        resources.mongo[settings.mongo_database][REQUESTS_COLLECTION],
-        resources.inserts,
-        resources.producer,
-        settings.requests_topic,
-        original,
-    )
-    location = f"{router.prefix}/{new_id}"
+    replayed = await resources.replays.replay(user.subject, request_id)
+    location = f"{router.prefix}/{replayed.request_id}"
     response.headers["Location"] = location
-    if message is None:
+    if replayed.repeated:
         response.headers["Idempotent-Replayed"] = "true"
-    else:
-        resources.status_publisher.publish_soon(queued_event(message, utc_now()))
-    return EnqueuedRequest(id=new_id, state=RequestState.QUEUED, links=RequestLinks(self=location))
+    return EnqueuedRequest(
+        id=replayed.request_id, state=RequestState.QUEUED, links=RequestLinks(self=location)
+    )
