@@ -12,13 +12,16 @@ from pathlib import Path
 import httpx
 import pytest
 
+from lanes_devstack.waiting import eventually
 from tests.events.conftest import EventsStack
 from tests.events.sse import bearer, frames
+from tests.processor.proof_support import replica_metric
 
 pytestmark = pytest.mark.integration
 
 STREAMS = 100
 RSS_BOUND_MIB = 25
+OPEN_STREAMS = "lanes_gateway_event_streams"
 
 
 def rss_mib(pid: int) -> float:
@@ -40,6 +43,7 @@ async def test_hundred_streams_fan_out_within_the_memory_bound(events_stack: Eve
         # Warm: the first stream and enqueue load code and fill pools once.
         await http.post("/v1/requests", json={"type": "echo"}, headers=bearer(warm_up))
         before = rss_mib(gateway.process.pid)
+        streams_before = await replica_metric(gateway, OPEN_STREAMS)
         opened = asyncio.Barrier(STREAMS + 1)
 
         async def follow(token: str) -> str:
@@ -54,11 +58,19 @@ async def test_hundred_streams_fan_out_within_the_memory_bound(events_stack: Eve
         followers = [asyncio.create_task(follow(token)) for _, token in users]
         await asyncio.wait_for(opened.wait(), 60)
         during = rss_mib(gateway.process.pid)
+        # Operators see the streams: the gauge counts every open one.
+        assert await replica_metric(gateway, OPEN_STREAMS) == streams_before + STREAMS
         ids = []
         for _, token in users:
             answer = await http.post("/v1/requests", json={"type": "echo"}, headers=bearer(token))
             ids.append(answer.json()["id"])
         seen = await asyncio.wait_for(asyncio.gather(*followers), 120)
+
+    async def closed() -> bool:
+        return await replica_metric(gateway, OPEN_STREAMS) == streams_before
+
+    # The clients hung up: the gateway let every stream go.
+    await eventually(closed, 30, "the open-streams gauge back where it was")
     # Each stream saw its own user's request, and only that.
     assert seen == ids
     assert during - before < RSS_BOUND_MIB, f"{during - before:.1f} MiB for {STREAMS} streams"

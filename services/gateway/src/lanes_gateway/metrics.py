@@ -4,11 +4,12 @@ Enqueues and produce latency are measured around the Kafka producer
 (`lanes_gateway.telemetry.TracedProducer`), so every path that accepts a
 request counts, whatever route it came by. Idempotent replays and quota
 refusals are read off the answers of the enqueue routes (`record_answer`).
+Open event streams are read off the status hub when Prometheus scrapes.
 """
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 from lanes_common.telemetry.http import HttpAnswer
 from lanes_common.telemetry.metrics import BoundedLabel
@@ -36,6 +37,11 @@ IDEMPOTENT_REPLAYS = Counter(
 QUOTA_REJECTIONS = Counter(
     "lanes_gateway_quota_rejections",
     "Enqueues refused (429) because the user already had the most queued requests allowed.",
+)
+
+EVENT_STREAMS = Gauge(
+    "lanes_gateway_event_streams",
+    "Event streams (server-sent events) open on this gateway.",
 )
 
 request_type_label = BoundedLabel(MAX_REQUEST_TYPES)

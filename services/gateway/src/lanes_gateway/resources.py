@@ -34,6 +34,7 @@ from lanes_gateway.idempotency import (
     IdempotencyClaims,
     IdempotencyKeys,
 )
+from lanes_gateway.metrics import EVENT_STREAMS
 from lanes_gateway.queued_inserts import QueuedInserts
 from lanes_gateway.quota import Quota
 from lanes_gateway.replays import DeadLetterReplays
@@ -184,6 +185,7 @@ async def _open_status_stream(
         settings.max_streams_per_user,
         settings.max_streams,
     )
+    EVENT_STREAMS.set_function(lambda: hub.stream_count)
     reader = StatusTopicReader(
         settings.kafka_bootstrap_servers,
         settings.status_topic,
