@@ -9,7 +9,7 @@ import pytest
 
 from lanes_auth.refresh import REFRESH_FAMILIES_COLLECTION
 from lanes_common.documents import DELETED_USERS_COLLECTION, USERS_COLLECTION
-from lanes_common.problems import PROBLEM_MEDIA_TYPE
+from lanes_common.http.problems import PROBLEM_MEDIA_TYPE
 
 from .processes import PASSWORD
 

@@ -11,7 +11,7 @@ import httpx
 import jwt
 import pytest
 
-from lanes_common.problems import PROBLEM_MEDIA_TYPE
+from lanes_common.http.problems import PROBLEM_MEDIA_TYPE
 from lanes_common.tokens import JwksKeySet, TokenVerifier
 from lanes_devstack.services import RunningService
 

@@ -12,7 +12,7 @@ import pytest
 
 from lanes_auth.refresh import REFRESH_TOKENS_COLLECTION, hash_refresh_token
 from lanes_common.documents import USERS_COLLECTION
-from lanes_common.problems import PROBLEM_MEDIA_TYPE
+from lanes_common.http.problems import PROBLEM_MEDIA_TYPE
 from lanes_common.tokens import JwksKeySet, TokenVerifier
 from lanes_devstack.services import RunningService
 

@@ -15,6 +15,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pymongo.errors import AutoReconnect
 
+from lanes_common.http.state import lifespan_state
 from lanes_common.kafka import ProduceError
 from lanes_common.tokens import JwksKeySet, TokenVerifier
 from lanes_gateway.auth_client import AuthClient
@@ -31,6 +32,7 @@ from tests.gateway.test_gateway_enqueue import (
     FakeStore,
     enqueuer_for,
 )
+from tests.lifespan import with_lifespan_state
 
 KID = "test-key"
 ISSUER, AUDIENCE = "lanes-auth", "lanes"
@@ -72,7 +74,7 @@ async def _client(
         # No lifespan here: the app gets stand-ins instead of real clients.
         quota = Quota(store, limit=10)  # type: ignore[arg-type]
         enqueuer = enqueuer_for(producer, store, settings.requests_topic, quota=quota)
-        app.state.resources = GatewayResources(
+        resources = GatewayResources(
             settings=settings,
             mongo=None,  # type: ignore[arg-type]
             store=store,  # type: ignore[arg-type]
@@ -85,7 +87,8 @@ async def _client(
             status_hub=StatusHub(timedelta(minutes=5), 100, 10, 100),
             status_publisher=FakeStatusPublisher(),  # type: ignore[arg-type]
         )
-        transport = httpx.ASGITransport(app=app)
+        served = with_lifespan_state(app, lifespan_state(resources))
+        transport = httpx.ASGITransport(app=served)
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
             client.headers["Authorization"] = f"Bearer {_token(key)}"
             yield client

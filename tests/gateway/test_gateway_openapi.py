@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from lanes_common.problems import PROBLEM_MEDIA_TYPE
+from lanes_common.http.problems import PROBLEM_MEDIA_TYPE
 from lanes_gateway.config import GatewaySettings
 from lanes_gateway.main import create_app
 

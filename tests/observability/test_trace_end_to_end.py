@@ -36,6 +36,7 @@ from lanes_processor.consumer.runner import RequestRunner, RetryPolicy
 from lanes_processor.dead_letters import DeadLetterPublisher
 from lanes_processor.handlers import load_handlers
 from lanes_processor.telemetry import TracedStatusStore, traced_handlers, traced_record_runner
+from tests.lifespan import running
 
 pytestmark = pytest.mark.integration
 
@@ -115,11 +116,11 @@ async def test_one_trace_runs_from_http_through_kafka_to_the_status_write(
         dead_letter_topic=env["LANES_DEAD_LETTER_TOPIC"],
         auth_url=env["LANES_AUTH_URL"],
     )
-    app = create_app(settings)
-    transport = httpx.ASGITransport(app=app)
     async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=transport, base_url="http://gateway", timeout=30) as client,
+        running(create_app(settings)) as app,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://gateway", timeout=30
+        ) as client,
         processor(stack),
     ):
         registered = await client.post(

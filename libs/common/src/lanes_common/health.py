@@ -1,10 +1,11 @@
 """``/healthz``, ``/readyz`` and ``/metrics``: the same three probes on every service."""
 
-from __future__ import annotations
-
+# Annotations stay evaluated (no ``from __future__ import annotations``): the
+# readiness dependency is local to `health_router`, where FastAPI cannot look it up by name.
 from collections.abc import Awaitable, Callable, Mapping
+from typing import Annotated
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, Response
 from fastapi.responses import JSONResponse
 
 from lanes_common.telemetry.metrics import render_metrics
@@ -12,11 +13,12 @@ from lanes_common.telemetry.metrics import render_metrics
 ReadinessCheck = Callable[[], Awaitable[bool]]
 
 
-def health_router(checks: Callable[[], Mapping[str, ReadinessCheck]]) -> APIRouter:
+def health_router(checks: Callable[..., Mapping[str, ReadinessCheck]]) -> APIRouter:
     """Probes for an app whose readiness is the conjunction of ``checks``.
 
-    ``checks`` is called per request so that it can read the app's live state
-    (clients opened in the lifespan), never module globals.
+    ``checks`` is a FastAPI dependency, resolved per request so that it can
+    read the resources the lifespan opened (its own dependencies), never
+    module globals.
     """
     router = APIRouter(tags=["operations"])
 
@@ -29,8 +31,10 @@ def health_router(checks: Callable[[], Mapping[str, ReadinessCheck]]) -> APIRout
         summary="Readiness: every dependency answers.",
         responses={503: {"description": "A dependency does not answer."}},
     )
-    async def readyz() -> JSONResponse:
-        results = {name: await check() for name, check in checks().items()}
+    async def readyz(
+        ready_checks: Annotated[Mapping[str, ReadinessCheck], Depends(checks)],
+    ) -> JSONResponse:
+        results = {name: await check() for name, check in ready_checks.items()}
         ready = all(results.values())
         return JSONResponse(
             {"status": "ready" if ready else "unavailable", "checks": results},

@@ -2,82 +2,52 @@
 
 from __future__ import annotations
 
-from typing import Annotated, cast
+from typing import Annotated
 
-from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import Depends
 
 from lanes_auth.accounts import Accounts
 from lanes_auth.deletion import AccountDeletion
 from lanes_auth.keys import KeyRing
 from lanes_auth.resources import AuthResources
 from lanes_auth.sessions import Sessions
-from lanes_common.problems import ApiProblem
-from lanes_common.tokens import InvalidTokenError
+from lanes_common.http.bearer import BearerCredentials, invalid_token, verify_bearer
+from lanes_common.http.problems import ApiProblem
+from lanes_common.http.state import resources_dependency
 
-_bearer = HTTPBearer(
-    auto_error=False,
-    scheme_name="bearer",
-    description="An access token from `POST /v1/auth/login`.",
-)
-_CHALLENGE = 'Bearer realm="lanes"'
-_INVALID_TOKEN_CHALLENGE = 'Bearer realm="lanes", error="invalid_token"'  # noqa: S105 (no secret)
+get_resources = resources_dependency(AuthResources)
+Resources = Annotated[AuthResources, Depends(get_resources)]
 
 
-def get_resources(request: Request) -> AuthResources:
-    """The resources of the app serving ``request``."""
-    return cast(AuthResources, request.app.state.resources)
-
-
-def get_accounts(request: Request) -> Accounts:
+def get_accounts(resources: Resources) -> Accounts:
     """Registration and login."""
-    return get_resources(request).accounts
+    return resources.accounts
 
 
-def get_sessions(request: Request) -> Sessions:
+def get_sessions(resources: Resources) -> Sessions:
     """Login sessions: token pairs, refresh and logout."""
-    return get_resources(request).sessions
+    return resources.sessions
 
 
-def get_key_ring(request: Request) -> KeyRing:
+def get_key_ring(resources: Resources) -> KeyRing:
     """The live signing keys."""
-    return get_resources(request).keys
+    return resources.keys
 
 
-def get_account_deletion(request: Request) -> AccountDeletion:
+def get_account_deletion(resources: Resources) -> AccountDeletion:
     """Account deletion."""
-    return get_resources(request).deletion
+    return resources.deletion
 
 
-async def get_current_user_id(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> str:
+async def get_current_user_id(resources: Resources, credentials: BearerCredentials) -> str:
     """The user id of a valid ``Authorization: Bearer`` access token; otherwise 401."""
-    if credentials is None:
-        raise ApiProblem(
-            401,
-            "unauthorized",
-            "a bearer access token is required",
-            headers={"WWW-Authenticate": _CHALLENGE},
-        )
-    try:
-        claims = await get_resources(request).token_verifier.verify(credentials.credentials)
-    except InvalidTokenError as exc:
-        raise ApiProblem(
-            401, "invalid_token", str(exc), headers={"WWW-Authenticate": _INVALID_TOKEN_CHALLENGE}
-        ) from exc
+    claims = await verify_bearer(resources.token_verifier, credentials)
     return claims.subject
 
 
 def account_gone() -> ApiProblem:
     """The 401 for a valid token whose account no longer exists."""
-    return ApiProblem(
-        401,
-        "invalid_token",
-        "the account of this token no longer exists",
-        headers={"WWW-Authenticate": _INVALID_TOKEN_CHALLENGE},
-    )
+    return invalid_token("the account of this token no longer exists")
 
 
 AccountsDep = Annotated[Accounts, Depends(get_accounts)]

@@ -12,17 +12,20 @@ import uvicorn
 from fastapi import FastAPI
 from pydantic import ValidationError
 
-from lanes_auth.api.errors import document_problem_schema, install_auth_error_handlers
+from lanes_auth.api.errors import PROBLEM_WORDING, on_auth_error
 from lanes_auth.api.routes import auth, jwks
 from lanes_auth.config import AuthSettings, describe_settings_error
-from lanes_auth.errors import SigningKeyError
+from lanes_auth.deps import Resources
+from lanes_auth.errors import AuthError, SigningKeyError
 from lanes_auth.keys import KeyRing, load_key_ring
 from lanes_auth.metrics import record_outcome
-from lanes_auth.resources import AuthResources, open_resources
+from lanes_auth.resources import open_resources
 from lanes_common.health import ReadinessCheck, health_router
+from lanes_common.http.problem_docs import document_problems
+from lanes_common.http.problems import install_problem_handlers
+from lanes_common.http.state import lifespan_state
 from lanes_common.logs import configure_logging
 from lanes_common.mongo import mongo_is_ready
-from lanes_common.problems import install_problem_handlers
 from lanes_common.telemetry.http import fastapi_telemetry, instrument_app
 from lanes_common.telemetry.tracing import configure_tracing
 
@@ -32,16 +35,20 @@ SERVICE_NAME = "auth"
 EXIT_CONFIGURATION_ERROR = 2
 
 
+def readiness_checks(resources: Resources) -> Mapping[str, ReadinessCheck]:
+    """What must answer for auth to take traffic: MongoDB."""
+    return {"mongo": partial(mongo_is_ready, resources.mongo)}
+
+
 def create_app(settings: AuthSettings, keys: KeyRing | None = None) -> FastAPI:
     """The auth app; ``keys`` defaults to loading (or generating) them from the keys folder."""
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(_: FastAPI) -> AsyncIterator[Mapping[str, object]]:
         key_ring = keys or load_key_ring(settings.auth_keys_dir, settings.auth_generate_keys)
         async with open_resources(settings, key_ring) as resources:
-            app.state.resources = resources
             logger.info("auth ready", extra={"signing_kid": key_ring.signing_key.kid})
-            yield
+            yield lifespan_state(resources)
 
     app = FastAPI(
         title="Lanes auth",
@@ -50,14 +57,8 @@ def create_app(settings: AuthSettings, keys: KeyRing | None = None) -> FastAPI:
         lifespan=lifespan,
         telemetry=fastapi_telemetry(),
     )
-    install_problem_handlers(app)
-    install_auth_error_handlers(app)
-    document_problem_schema(app)
-
-    def readiness_checks() -> Mapping[str, ReadinessCheck]:
-        resources: AuthResources = app.state.resources
-        return {"mongo": partial(mongo_is_ready, resources.mongo)}
-
+    install_problem_handlers(app, store_name="user store", domain_errors={AuthError: on_auth_error})
+    document_problems(app, PROBLEM_WORDING)
     app.include_router(auth.router)
     app.include_router(jwks.router)
     app.include_router(health_router(readiness_checks))

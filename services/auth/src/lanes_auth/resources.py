@@ -39,7 +39,7 @@ _PURGE_INTERVAL_SECONDS = 3600.0
 
 @dataclass(frozen=True, slots=True)
 class AuthResources:
-    """Everything the lifespan opens, in one typed object on ``app.state.resources``."""
+    """Everything the lifespan opens, in one typed object in every request's state."""
 
     settings: AuthSettings
     mongo: AsyncMongoClient[MongoDocument]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from lanes_common.problems import problem_response
+from lanes_common.http.problems import problem_response
 
 
 class BodySizeLimitMiddleware:

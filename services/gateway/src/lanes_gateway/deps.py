@@ -4,53 +4,21 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import Depends
 
-from lanes_common.problems import ApiProblem
+from lanes_common.http.bearer import BearerCredentials, invalid_token, verify_bearer
+from lanes_common.http.state import resources_dependency
 from lanes_common.telemetry.log_context import bind_log_fields
-from lanes_common.tokens import AccessClaims, InvalidTokenError
+from lanes_common.tokens import AccessClaims
 from lanes_gateway.resources import GatewayResources
 
-_bearer = HTTPBearer(
-    auto_error=False,
-    scheme_name="bearer",
-    description="An access token from `POST /v1/auth/login`.",
-)
-
-
-def get_resources(request: Request) -> GatewayResources:
-    """The clients opened in the lifespan."""
-    resources = request.app.state.resources
-    assert isinstance(resources, GatewayResources)
-    return resources
-
-
+get_resources = resources_dependency(GatewayResources)
 Resources = Annotated[GatewayResources, Depends(get_resources)]
 
 
-async def get_current_user(
-    resources: Resources,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> AccessClaims:
+async def get_current_user(resources: Resources, credentials: BearerCredentials) -> AccessClaims:
     """The caller, from a valid ``Authorization: Bearer`` access token; otherwise 401."""
-    if credentials is None:
-        raise ApiProblem(
-            401,
-            "unauthorized",
-            "a bearer access token is required",
-            headers={"WWW-Authenticate": 'Bearer realm="lanes"'},
-        )
-    try:
-        claims = await resources.token_verifier.verify(credentials.credentials)
-    except InvalidTokenError as exc:
-        raise ApiProblem(
-            401,
-            "invalid_token",
-            str(exc),
-            # The reason is in the body; the header stays a fixed, well-formed value.
-            headers={"WWW-Authenticate": 'Bearer realm="lanes", error="invalid_token"'},
-        ) from exc
+    claims = await verify_bearer(resources.token_verifier, credentials)
     bind_log_fields(user_id=claims.subject)
     return claims
 
@@ -65,12 +33,7 @@ async def get_live_user(claims: VerifiedClaims, resources: Resources) -> AccessC
     the gateway asks the list of deleted accounts instead (one lookup by id).
     """
     if await resources.deleted_users.contains(claims.subject):
-        raise ApiProblem(
-            401,
-            "invalid_token",
-            "the account of this token was deleted",
-            headers={"WWW-Authenticate": 'Bearer realm="lanes", error="invalid_token"'},
-        )
+        raise invalid_token("the account of this token was deleted")
     return claims
 
 

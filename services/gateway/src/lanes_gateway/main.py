@@ -10,23 +10,25 @@ import uvicorn
 from fastapi import FastAPI
 
 from lanes_common.health import ReadinessCheck, health_router
+from lanes_common.http.problems import install_problem_handlers
+from lanes_common.http.state import lifespan_state
 from lanes_common.kafka import kafka_is_ready
 from lanes_common.logs import configure_logging
 from lanes_common.mongo import mongo_is_ready
-from lanes_common.problems import install_problem_handlers
 from lanes_common.telemetry.http import fastapi_telemetry, instrument_app
 from lanes_common.telemetry.tracing import configure_tracing
-from lanes_gateway.api.problems import document_problem_schema, install_gateway_problem_handler
+from lanes_gateway.api.problems import document_problem_schema, on_gateway_error
 from lanes_gateway.api.routes import auth, events, queue, replays, requests, seed_api
 from lanes_gateway.body_limit import BodySizeLimitMiddleware
 from lanes_gateway.config import GatewaySettings
+from lanes_gateway.deps import Resources
+from lanes_gateway.errors import GatewayError
 from lanes_gateway.metrics import record_answer
-from lanes_gateway.resources import GatewayResources, open_resources
+from lanes_gateway.resources import open_resources
 
 
-def readiness_checks(app: FastAPI) -> Mapping[str, ReadinessCheck]:
+def readiness_checks(resources: Resources) -> Mapping[str, ReadinessCheck]:
     """What must answer for the gateway to take traffic: Mongo, Kafka and auth."""
-    resources: GatewayResources = app.state.resources
 
     async def mongo() -> bool:
         return await mongo_is_ready(resources.mongo)
@@ -45,10 +47,9 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     """The gateway as an ASGI app; its clients open when the app starts."""
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(_: FastAPI) -> AsyncIterator[Mapping[str, object]]:
         async with open_resources(settings) as resources:
-            app.state.resources = resources
-            yield
+            yield lifespan_state(resources)
 
     app = FastAPI(
         title="Lanes gateway",
@@ -58,8 +59,9 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         telemetry=fastapi_telemetry(),
     )
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
-    install_problem_handlers(app)
-    install_gateway_problem_handler(app)
+    install_problem_handlers(
+        app, store_name="status store", domain_errors={GatewayError: on_gateway_error}
+    )
     document_problem_schema(app)
     app.include_router(requests.router)
     app.include_router(queue.router)
@@ -68,7 +70,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.include_router(auth.router)
     app.include_router(seed_api.router)
     app.include_router(seed_api.router, prefix="/api")
-    app.include_router(health_router(lambda: readiness_checks(app)))
+    app.include_router(health_router(readiness_checks))
     instrument_app(app, on_response=record_answer)
     return app
 

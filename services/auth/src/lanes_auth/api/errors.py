@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import logging
-from http import HTTPStatus
-from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Request
 from fastapi.responses import JSONResponse
-from pymongo.errors import PyMongoError
 
 from lanes_auth.errors import (
-    AuthError,
     InvalidCredentialsError,
     InvalidInputError,
     InvalidRefreshTokenError,
     LoginThrottledError,
     UserExistsError,
 )
-from lanes_common.problems import PROBLEM_MEDIA_TYPE, Problem, problem_response
+from lanes_common.http import problem_docs
+from lanes_common.http.problems import problem_response, retry_after
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +23,8 @@ logger = logging.getLogger(__name__)
 INVALID_CREDENTIALS_DETAIL = "invalid login name or password"
 
 
-async def _on_auth_error(_: Request, exc: Exception) -> JSONResponse:
+async def on_auth_error(_: Request, exc: Exception) -> JSONResponse:
+    """Auth's domain errors as problem details."""
     if isinstance(exc, InvalidInputError):
         field = f"body.{exc.field}"
         return problem_response(
@@ -49,28 +47,14 @@ async def _on_auth_error(_: Request, exc: Exception) -> JSONResponse:
             429,
             "too_many_attempts",
             "too many failed logins; try again later",
-            {"Retry-After": str(exc.retry_after)},
+            retry_after(exc.retry_after),
         )
     # An AuthError nobody mapped is a bug: answer like any unexpected error.
     logger.error("unmapped auth error", exc_info=exc)
     return problem_response(500, "internal_error", "internal server error")
 
 
-async def _on_mongo_error(_: Request, exc: Exception) -> JSONResponse:
-    # MongoDB is down or unreachable: an outage to retry, not a bug.
-    logger.warning("mongo did not answer: %r", exc)
-    return problem_response(
-        503, "unavailable", "the user store is unavailable; try again", {"Retry-After": "1"}
-    )
-
-
-def install_auth_error_handlers(app: FastAPI) -> None:
-    """Answer auth's domain errors, and MongoDB outages, as problem details."""
-    app.add_exception_handler(AuthError, _on_auth_error)
-    app.add_exception_handler(PyMongoError, _on_mongo_error)
-
-
-_DESCRIPTIONS = {
+PROBLEM_WORDING = {
     400: "The body is not valid JSON.",
     401: "The credentials or token are not valid (without saying which part is wrong).",
     409: "The username or email is already registered.",
@@ -78,58 +62,9 @@ _DESCRIPTIONS = {
     429: "Too many failed logins for this account or address; retry after `Retry-After` s.",
     503: "MongoDB did not answer; nothing changed. Retry after `Retry-After` s.",
 }
+"""What each error status means on auth's routes, as its OpenAPI document says."""
 
 
-_HEADERS = {
-    401: {
-        "WWW-Authenticate": {
-            "description": "The bearer challenge (RFC 6750), on routes that take a bearer token.",
-            "schema": {"type": "string"},
-        }
-    },
-    429: {
-        "Retry-After": {
-            "description": "Seconds to wait before trying again.",
-            "required": True,
-            "schema": {"type": "integer"},
-        }
-    },
-    503: {
-        "Retry-After": {
-            "description": "Seconds to wait before trying again.",
-            "schema": {"type": "integer"},
-        }
-    },
-}
-
-
-def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+def problem_responses(*statuses: int) -> problem_docs.Responses:
     """OpenAPI ``responses`` entries for error statuses answered as problem details."""
-    responses: dict[int | str, dict[str, Any]] = {}
-    for status in statuses:
-        responses[status] = {
-            "description": _DESCRIPTIONS.get(status, HTTPStatus(status).phrase),
-            "content": {
-                PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}},
-            },
-        }
-        if status in _HEADERS:
-            responses[status]["headers"] = _HEADERS[status]
-    return responses
-
-
-def document_problem_schema(app: FastAPI) -> None:
-    """Add the `Problem` schema that `problem_responses` refers to to the app's OpenAPI."""
-    generate = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            schema = generate()
-            schemas = schema.setdefault("components", {}).setdefault("schemas", {})
-            schemas["Problem"] = Problem.model_json_schema(
-                ref_template="#/components/schemas/{model}"
-            )
-            app.openapi_schema = schema
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
+    return problem_docs.problem_responses(PROBLEM_WORDING, statuses, {})

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header
 from fastapi.responses import StreamingResponse
 
-from lanes_common.problems import ApiProblem
+from lanes_common.http.problems import ApiProblem, retry_after
 from lanes_common.status_events import StatusEvent
 from lanes_gateway.api.problems import problem_responses
 from lanes_gateway.deps import CurrentUser, Resources
@@ -44,7 +44,7 @@ LastEventId = Annotated[
 
 
 def _too_many(exc: TooManyStreamsError) -> ApiProblem:
-    return ApiProblem(429, "too_many_streams", str(exc), headers={"Retry-After": "5"})
+    return ApiProblem(429, "too_many_streams", str(exc), headers=retry_after(5))
 
 
 @router.get(

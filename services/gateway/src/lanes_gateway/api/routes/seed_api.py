@@ -14,7 +14,7 @@ from http import HTTPStatus
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from lanes_common.problems import problem_response
+from lanes_common.http.problems import problem_response
 from lanes_gateway.api.problems import problem_responses
 from lanes_gateway.api.routes.auth import client_address
 from lanes_gateway.auth_client import AuthAnswer
