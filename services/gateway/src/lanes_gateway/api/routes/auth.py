@@ -55,39 +55,72 @@ async def remember_deleted_account(request: Request, resources: Resources) -> No
     resources.deleted_users.mark_deleted(claims.subject)
 
 
-def _proxy(name: str, summary: str, success: int, method: str = "POST") -> None:
-    path = f"/{name}"
-    deletes_account = method == "DELETE" and name == "me"
-
-    async def endpoint(request: Request, resources: Resources) -> Response:
-        response = await forward_to_auth(request, resources, f"{router.prefix}{path}", method)
-        if deletes_account and response.status_code == success:
-            await remember_deleted_account(request, resources)
-        return response
-
+def _forwarded(summary: str, success: int) -> dict[str, Any]:
+    """The route options every forwarded route shares: auth's answers, passed through."""
     answered: dict[str, Any] = {"description": "Auth's success answer, passed through."}
     if success != 204:
         answered["content"] = {"application/json": {}}
-    router.add_api_route(
-        path,
-        endpoint,
-        methods=[method],
-        name=f"auth_{name}" if method == "POST" else f"auth_{method.lower()}_{name}",
-        summary=summary,
-        status_code=success,
-        # Auth reads the bearer token of `DELETE /me` itself; the gateway only documents it.
-        openapi_extra=_JSON_BODY if method == "POST" else {"security": [{"bearer": []}]},
-        responses={
+    return {
+        "summary": summary,
+        "status_code": success,
+        "responses": {
             success: answered,
             "default": _PASSED_THROUGH,
             **problem_responses(400, 413, 503),
         },
-        response_class=Response,
-    )
+        "response_class": Response,
+    }
 
 
-_proxy("register", "Register a user (forwarded to auth).", 201)
-_proxy("login", "Log in and get an access token (forwarded to auth).", 200)
-_proxy("refresh", "Exchange a refresh token for new tokens (forwarded to auth).", 200)
-_proxy("logout", "Revoke a refresh token (forwarded to auth).", 204)
-_proxy("me", "Delete the caller's account (forwarded to auth).", 204, method="DELETE")
+@router.post(
+    "/register",
+    **_forwarded("Register a user (forwarded to auth).", 201),
+    openapi_extra=_JSON_BODY,
+)
+async def auth_register(request: Request, resources: Resources) -> Response:
+    """Auth's `POST /v1/auth/register`, answered as auth answered."""
+    return await forward_to_auth(request, resources, "/v1/auth/register")
+
+
+@router.post(
+    "/login",
+    **_forwarded("Log in and get an access token (forwarded to auth).", 200),
+    openapi_extra=_JSON_BODY,
+)
+async def auth_login(request: Request, resources: Resources) -> Response:
+    """Auth's `POST /v1/auth/login`, answered as auth answered."""
+    return await forward_to_auth(request, resources, "/v1/auth/login")
+
+
+@router.post(
+    "/refresh",
+    **_forwarded("Exchange a refresh token for new tokens (forwarded to auth).", 200),
+    openapi_extra=_JSON_BODY,
+)
+async def auth_refresh(request: Request, resources: Resources) -> Response:
+    """Auth's `POST /v1/auth/refresh`, answered as auth answered."""
+    return await forward_to_auth(request, resources, "/v1/auth/refresh")
+
+
+@router.post(
+    "/logout",
+    **_forwarded("Revoke a refresh token (forwarded to auth).", 204),
+    openapi_extra=_JSON_BODY,
+)
+async def auth_logout(request: Request, resources: Resources) -> Response:
+    """Auth's `POST /v1/auth/logout`, answered as auth answered."""
+    return await forward_to_auth(request, resources, "/v1/auth/logout")
+
+
+@router.delete(
+    "/me",
+    **_forwarded("Delete the caller's account (forwarded to auth).", 204),
+    # Auth reads the bearer token itself; the gateway only documents it.
+    openapi_extra={"security": [{"bearer": []}]},
+)
+async def auth_delete_me(request: Request, resources: Resources) -> Response:
+    """Auth's `DELETE /v1/auth/me`; a deleted account's tokens stop working here at once."""
+    response = await forward_to_auth(request, resources, "/v1/auth/me", method="DELETE")
+    if response.status_code == 204:
+        await remember_deleted_account(request, resources)
+    return response
