@@ -90,7 +90,8 @@ PROBLEM_WORDING = {
     413: "The body is larger than the limit.",
     422: "The input is invalid; `errors` names the fields.",
     429: "Too many requests; retry after `Retry-After` seconds.",
-    503: "A dependency did not answer; nothing was accepted. Retry after `Retry-After`.",
+    503: "A dependency did not answer; retry after `Retry-After`. An enqueue may still have "
+    "reached Kafka: retry it with the same `Idempotency-Key`.",
 }
 """What each error status means on the gateway's routes, as its OpenAPI document says."""
 

@@ -55,8 +55,10 @@ async def remember_deleted_account(request: Request, resources: Resources) -> No
     resources.deleted_users.mark_deleted(claims.subject)
 
 
-def _forwarded(summary: str, success: int) -> dict[str, Any]:
-    """The route options every forwarded route shares: auth's answers, passed through."""
+def _forwarded(
+    summary: str, success: int, openapi_extra: dict[str, Any] = _JSON_BODY
+) -> dict[str, Any]:
+    """The options of a forwarded route: auth's answers, passed through."""
     answered: dict[str, Any] = {"description": "Auth's success answer, passed through."}
     if success != 204:
         answered["content"] = {"application/json": {}}
@@ -69,13 +71,13 @@ def _forwarded(summary: str, success: int) -> dict[str, Any]:
             **problem_responses(400, 413, 503),
         },
         "response_class": Response,
+        "openapi_extra": openapi_extra,
     }
 
 
 @router.post(
     "/register",
     **_forwarded("Register a user (forwarded to auth).", 201),
-    openapi_extra=_JSON_BODY,
 )
 async def auth_register(request: Request, resources: Resources) -> Response:
     """Auth's `POST /v1/auth/register`, answered as auth answered."""
@@ -85,7 +87,6 @@ async def auth_register(request: Request, resources: Resources) -> Response:
 @router.post(
     "/login",
     **_forwarded("Log in and get an access token (forwarded to auth).", 200),
-    openapi_extra=_JSON_BODY,
 )
 async def auth_login(request: Request, resources: Resources) -> Response:
     """Auth's `POST /v1/auth/login`, answered as auth answered."""
@@ -95,7 +96,6 @@ async def auth_login(request: Request, resources: Resources) -> Response:
 @router.post(
     "/refresh",
     **_forwarded("Exchange a refresh token for new tokens (forwarded to auth).", 200),
-    openapi_extra=_JSON_BODY,
 )
 async def auth_refresh(request: Request, resources: Resources) -> Response:
     """Auth's `POST /v1/auth/refresh`, answered as auth answered."""
@@ -105,7 +105,6 @@ async def auth_refresh(request: Request, resources: Resources) -> Response:
 @router.post(
     "/logout",
     **_forwarded("Revoke a refresh token (forwarded to auth).", 204),
-    openapi_extra=_JSON_BODY,
 )
 async def auth_logout(request: Request, resources: Resources) -> Response:
     """Auth's `POST /v1/auth/logout`, answered as auth answered."""
@@ -114,9 +113,10 @@ async def auth_logout(request: Request, resources: Resources) -> Response:
 
 @router.delete(
     "/me",
-    **_forwarded("Delete the caller's account (forwarded to auth).", 204),
     # Auth reads the bearer token itself; the gateway only documents it.
-    openapi_extra={"security": [{"bearer": []}]},
+    **_forwarded(
+        "Delete the caller's account (forwarded to auth).", 204, {"security": [{"bearer": []}]}
+    ),
 )
 async def auth_delete_me(request: Request, resources: Resources) -> Response:
     """Auth's `DELETE /v1/auth/me`; a deleted account's tokens stop working here at once."""
