@@ -22,11 +22,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.harness import Settings
+from bench.harness import Settings, local_infra
 from bench.rss import PeakRss
 from lanes_common.logs import configure_logging
-from lanes_devstack.infra import LocalInfra
-from lanes_devstack.process import free_port
 
 logger = logging.getLogger("bench")
 
@@ -71,12 +69,7 @@ async def run_all(settings: Settings, phases: Sequence[str]) -> Path:
     }
     with tempfile.TemporaryDirectory(prefix="lanes-bench-") as scratch, PeakRss() as rss:
         work_dir = Path(scratch)
-        infra = LocalInfra(
-            data_dir=work_dir / "infra",
-            kafka_port=free_port(),
-            kafka_controller_port=free_port(),
-            mongo_port=free_port(),
-        )
+        infra = local_infra(work_dir / "infra")
         logger.info("starting Kafka and the MongoDB-wire server in %s", scratch)
         await asyncio.to_thread(infra.start)
         try:

@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from bench.harness import REPO_ROOT, Settings, median
+from bench.harness import REPO_ROOT, Settings, median, processor_env
 from bench.processor import percentile
 from bench.rss import PeakRss
 from lanes_common.documents import REQUESTS_COLLECTION
@@ -161,17 +161,7 @@ class ProcessorDrain:
         self.infra.create_topics([self.topic, f"{self.topic}.dlq"], self.partitions)
         for n in range(replicas):
             port = free_port()
-            env = {
-                "LANES_KAFKA_BOOTSTRAP_SERVERS": self.infra.kafka_bootstrap_servers,
-                "LANES_MONGO_URI": self.infra.mongo_uri,
-                "LANES_MONGO_DATABASE": self.base,
-                "LANES_REQUESTS_TOPIC": self.topic,
-                "LANES_DEAD_LETTER_TOPIC": f"{self.topic}.dlq",
-                "LANES_PROCESSOR_GROUP_ID": f"{self.base}-processor",
-                "LANES_PROCESSOR_HOST": "127.0.0.1",
-                "LANES_PROCESSOR_PORT": str(port),
-                **self.extra_env,
-            }
+            env = {**processor_env(self.infra, self.base, port), **self.extra_env}
             self.replicas.append(
                 start_service("processor", port, env, self.log_dir, f"{self.base}-processor-{n}")
             )

@@ -1,4 +1,4 @@
-"""What every benchmark phase shares: settings, medians, one user's token, server processes."""
+"""What every benchmark phase shares: settings, medians, one user's token, servers, processes."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from pathlib import Path
 
 import httpx
 
-from lanes_devstack.process import ManagedProcess
+from lanes_devstack.infra import LocalInfra
+from lanes_devstack.process import ManagedProcess, free_port
 from lanes_devstack.waiting import eventually
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -47,6 +48,31 @@ class Settings:
             return cls(True, 1, 3, 16, 8, 300, 4, 100, 300, 20, (1, 2, 4), 1, 4, 1, 1, 10_000)
         # Sized so the whole run takes about half an hour on a busy 2-core box.
         return cls(False, 3, 10, 16, 8, 2000, 4, 200, 1200, 20, (1, 2, 4), 2, 4, 2, 2, 100_000)
+
+
+def local_infra(data_dir: Path) -> LocalInfra:
+    """Kafka and the MongoDB-wire server keeping their data in ``data_dir``, on free ports."""
+    return LocalInfra(
+        data_dir=data_dir,
+        kafka_port=free_port(),
+        kafka_controller_port=free_port(),
+        mongo_port=free_port(),
+    )
+
+
+def processor_env(infra: LocalInfra, base: str, port: int) -> dict[str, str]:
+    """A processor replica's settings for a run of its own: database ``base``, its own topics."""
+    topic = f"{base}.requests"
+    return {
+        "LANES_KAFKA_BOOTSTRAP_SERVERS": infra.kafka_bootstrap_servers,
+        "LANES_MONGO_URI": infra.mongo_uri,
+        "LANES_MONGO_DATABASE": base,
+        "LANES_REQUESTS_TOPIC": topic,
+        "LANES_DEAD_LETTER_TOPIC": f"{topic}.dlq",
+        "LANES_PROCESSOR_GROUP_ID": f"{base}-processor",
+        "LANES_PROCESSOR_HOST": "127.0.0.1",
+        "LANES_PROCESSOR_PORT": str(port),
+    }
 
 
 def median(values: Sequence[float]) -> float:

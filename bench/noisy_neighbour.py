@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.harness import Settings, median
+from bench.harness import Settings, median, processor_env
 from bench.processor import percentile
 from bench.rss import PeakRss
 from lanes_common.documents import REQUESTS_COLLECTION
@@ -102,14 +102,7 @@ class NoisyRunner:
         self.infra.create_topics([self.topic, f"{self.base}.requests.dlq"], 1)
         port = free_port()
         env = {
-            "LANES_KAFKA_BOOTSTRAP_SERVERS": self.infra.kafka_bootstrap_servers,
-            "LANES_MONGO_URI": self.infra.mongo_uri,
-            "LANES_MONGO_DATABASE": self.base,
-            "LANES_REQUESTS_TOPIC": self.topic,
-            "LANES_DEAD_LETTER_TOPIC": f"{self.base}.requests.dlq",
-            "LANES_PROCESSOR_GROUP_ID": f"{self.base}-processor",
-            "LANES_PROCESSOR_HOST": "127.0.0.1",
-            "LANES_PROCESSOR_PORT": str(port),
+            **processor_env(self.infra, self.base, port),
             "LANES_PROCESSOR_ORDERING": self.ordering,
         }
         name = f"processor-noisy-{self.ordering}-{backlog}"

@@ -32,6 +32,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench.harness import local_infra, processor_env
 from lanes_common.documents import REQUESTS_COLLECTION
 from lanes_common.kafka import AsyncProducer, producer_config
 from lanes_common.logs import configure_logging
@@ -151,17 +152,7 @@ async def run_mode(
     topic, dead_letters = f"{base}.requests", f"{base}.requests.dlq"
     infra.create_topics([topic, dead_letters], workload.partitions)
     port = free_port()
-    env = {
-        "LANES_KAFKA_BOOTSTRAP_SERVERS": infra.kafka_bootstrap_servers,
-        "LANES_MONGO_URI": infra.mongo_uri,
-        "LANES_MONGO_DATABASE": base,
-        "LANES_REQUESTS_TOPIC": topic,
-        "LANES_DEAD_LETTER_TOPIC": dead_letters,
-        "LANES_PROCESSOR_GROUP_ID": f"{base}-processor",
-        "LANES_PROCESSOR_HOST": "127.0.0.1",
-        "LANES_PROCESSOR_PORT": str(port),
-        "LANES_PROCESSOR_ORDERING": ordering,
-    }
+    env = {**processor_env(infra, base, port), "LANES_PROCESSOR_ORDERING": ordering}
     replica = await asyncio.to_thread(
         start_service, "processor", port, env, log_dir, f"processor-{ordering}"
     )
@@ -245,12 +236,7 @@ async def run_benchmark(workload: Workload) -> Path:
     out_dir = RESULTS_DIR / started.strftime("%Y%m%dT%H%M%SZ")
     (out_dir / "logs").mkdir(parents=True)
     with tempfile.TemporaryDirectory(prefix="lanes-bench-") as scratch:
-        infra = LocalInfra(
-            data_dir=Path(scratch),
-            kafka_port=free_port(),
-            kafka_controller_port=free_port(),
-            mongo_port=free_port(),
-        )
+        infra = local_infra(Path(scratch))
         logger.info("starting Kafka and the MongoDB-wire server in %s", scratch)
         await asyncio.to_thread(infra.start)
         try:

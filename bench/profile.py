@@ -26,7 +26,7 @@ from pathlib import Path
 
 from bench.accept import BODY
 from bench.drain import ProcessorDrain, _echo_payload, burst_messages, produce, wait_all_assigned
-from bench.harness import Settings, register_and_login
+from bench.harness import Settings, local_infra, register_and_login
 from bench.wrk import locate_wrk, run_wrk, write_script
 from lanes_common.kafka import AsyncProducer, producer_config
 from lanes_common.logs import configure_logging
@@ -163,7 +163,7 @@ async def main_async(seconds: float, only: list[str], requests: int) -> Path:
     (out / "logs").mkdir(parents=True)
     with tempfile.TemporaryDirectory(prefix="lanes-profile-") as scratch:
         work = Path(scratch)
-        infra = LocalInfra(work / "infra", free_port(), free_port(), free_port())
+        infra = local_infra(work / "infra")
         await asyncio.to_thread(infra.start)
         try:
             if "accept" in only:
