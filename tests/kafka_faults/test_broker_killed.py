@@ -38,7 +38,9 @@ from tests.kafka_faults.gateway_clients import (
     sign_up,
     user_requests,
 )
-from tests.processor.proof_support import StatusReader, read_whole_topic, replica_metric
+from tests.processor.proof_kafka import read_whole_topic
+from tests.processor.proof_status import StatusReader
+from tests.processor.proof_support import replica_metric
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -27,7 +27,8 @@ from tests.kafka_faults.gateway_clients import (
     sign_up,
     user_requests,
 )
-from tests.processor.proof_support import StatusReader, replica_metric
+from tests.processor.proof_status import StatusReader
+from tests.processor.proof_support import replica_metric
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -25,18 +25,15 @@ from lanes_devstack.kafka_cluster import KafkaCluster
 from lanes_devstack.kafka_topology import group_coordinator
 from lanes_devstack.waiting import eventually
 from tests.kafka_faults.conftest import ClusterInfra
-from tests.processor.proof_support import (
-    ProofNames,
+from tests.processor.proof_checks import assert_one_at_a_time_in_offset_order
+from tests.processor.proof_kafka import (
     RequestProducer,
-    StatusReader,
-    StatusWatcher,
-    assert_one_at_a_time_in_offset_order,
     committed_offsets,
     interleaved_sleeps,
-    processor_fleet,
-    replica_metric,
     request,
 )
+from tests.processor.proof_status import StatusReader, StatusWatcher
+from tests.processor.proof_support import ProofNames, processor_fleet, replica_metric
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

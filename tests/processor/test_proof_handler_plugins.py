@@ -14,14 +14,10 @@ import pytest
 
 from lanes_common.documents import decode_json_value
 from lanes_devstack.infra_modes import IntegrationInfra
-from tests.processor.proof_support import (
-    ProofNames,
-    RequestProducer,
-    StatusReader,
-    assert_one_at_a_time_in_offset_order,
-    processor_fleet,
-    request,
-)
+from tests.processor.proof_checks import assert_one_at_a_time_in_offset_order
+from tests.processor.proof_kafka import RequestProducer, request
+from tests.processor.proof_status import StatusReader
+from tests.processor.proof_support import ProofNames, processor_fleet
 
 pytestmark = pytest.mark.integration
 

@@ -30,17 +30,10 @@ from lanes_common.types import MongoDocument
 from lanes_devstack.infra_modes import IntegrationInfra
 from lanes_devstack.services import RunningService
 from lanes_devstack.waiting import eventually
-from tests.processor.proof_support import (
-    ProofNames,
-    RequestProducer,
-    StatusReader,
-    assert_one_at_a_time_in_offset_order,
-    committed_offsets,
-    process_memory,
-    processor_fleet,
-    replica_metric,
-    request,
-)
+from tests.processor.proof_checks import assert_one_at_a_time_in_offset_order
+from tests.processor.proof_kafka import RequestProducer, committed_offsets, request
+from tests.processor.proof_status import StatusReader
+from tests.processor.proof_support import process_memory, proof_run, replica_metric
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -93,27 +86,21 @@ async def baseline_peak_kib(
 async def test_light_users_pass_a_20k_backlog_in_bounded_memory(
     infra: IntegrationInfra, unique_name: str, tmp_path: Path
 ) -> None:
-    names = ProofNames.fresh(unique_name)
-    with processor_fleet(infra, names, tmp_path / "logs", partitions=1) as fleet:
+    async with proof_run(infra, unique_name, tmp_path / "logs", partitions=1) as run:
+        _, fleet, producer, reader = run
         replica = fleet.replicas[0]
-        async with (
-            StatusReader(infra.mongo_uri, names.database) as reader,
-            RequestProducer(infra.kafka_bootstrap_servers, names.topic) as producer,
-        ):
-            baseline = await baseline_peak_kib(replica, producer, reader)
-            heavy = await producer.produce_in_batches(heavy_burst(HEAVY))
-            lights = await run_lights(producer, reader, round_=1)
-            peak = process_memory(replica).peak_kib
-            spilled = await replica_metric(replica, "lanes_processor_spilled_users")
-            last_light = max(d["finished_at"] for d in lights.values())
-            heavy_done_by_then = await reader.count(
-                {"user_id": HEAVY_USER, "finished_at": {"$lte": last_light}}
-            )
-            first_heavy = await reader.one(heavy[0].id)
-            reread = await replica_metric(replica, "lanes_processor_backfill_read_total")
-            heavy_done_now = await reader.count(
-                {"user_id": HEAVY_USER, "state_rank": TERMINAL_RANK}
-            )
+        baseline = await baseline_peak_kib(replica, producer, reader)
+        heavy = await producer.produce_in_batches(heavy_burst(HEAVY))
+        lights = await run_lights(producer, reader, round_=1)
+        peak = process_memory(replica).peak_kib
+        spilled = await replica_metric(replica, "lanes_processor_spilled_users")
+        last_light = max(d["finished_at"] for d in lights.values())
+        heavy_done_by_then = await reader.count(
+            {"user_id": HEAVY_USER, "finished_at": {"$lte": last_light}}
+        )
+        first_heavy = await reader.one(heavy[0].id)
+        reread = await replica_metric(replica, "lanes_processor_backfill_read_total")
+        heavy_done_now = await reader.count({"user_id": HEAVY_USER, "state_rank": TERMINAL_RANK})
     logger.info(
         "20k backlog: heavy done when lights done %d; peak RSS %d KiB, baseline %d KiB "
         "(%.2fx); %d records re-read for %d heavy done",
@@ -145,27 +132,23 @@ async def test_light_users_pass_a_20k_backlog_in_bounded_memory(
 async def test_a_replica_killed_mid_burst_loses_nothing_and_reruns_nothing_finished(
     infra: IntegrationInfra, unique_name: str, tmp_path: Path
 ) -> None:
-    names = ProofNames.fresh(unique_name)
-    with processor_fleet(infra, names, tmp_path / "logs", partitions=1) as fleet:
+    async with proof_run(infra, unique_name, tmp_path / "logs", partitions=1) as run:
+        _, fleet, producer, reader = run
         replica = fleet.replicas[0]
-        async with (
-            StatusReader(infra.mongo_uri, names.database) as reader,
-            RequestProducer(infra.kafka_bootstrap_servers, names.topic) as producer,
-        ):
-            heavy = await producer.produce_in_batches(heavy_burst(CRASH_HEAVY))
-            await run_lights(producer, reader, round_=1)
-            # Mid-burst: the light users are done, the heavy user is a few hundred in.
-            heavy_done = {"user_id": HEAVY_USER, "state_rank": TERMINAL_RANK}
-            await reader.wait_count(heavy_done, CRASH_HEAVY // 10, within=RUN_DEADLINE)
-            fleet.kill(replica)
-            terminal_at_kill = await reader.count({"state_rank": TERMINAL_RANK})
-            survivor = fleet.add()
-            total = CRASH_HEAVY + LIGHT_USERS
-            await reader.wait_count({"state_rank": TERMINAL_RANK}, total, within=RUN_DEADLINE)
-            run_by_survivor = await replica_metric(
-                survivor, "lanes_processor_finished_total", {"state": "succeeded"}
-            )
-            docs = await reader.some(p.id for p in heavy)
+        heavy = await producer.produce_in_batches(heavy_burst(CRASH_HEAVY))
+        await run_lights(producer, reader, round_=1)
+        # Mid-burst: the light users are done, the heavy user is a few hundred in.
+        heavy_done = {"user_id": HEAVY_USER, "state_rank": TERMINAL_RANK}
+        await reader.wait_count(heavy_done, CRASH_HEAVY // 10, within=RUN_DEADLINE)
+        fleet.kill(replica)
+        terminal_at_kill = await reader.count({"state_rank": TERMINAL_RANK})
+        survivor = fleet.add()
+        total = CRASH_HEAVY + LIGHT_USERS
+        await reader.wait_count({"state_rank": TERMINAL_RANK}, total, within=RUN_DEADLINE)
+        run_by_survivor = await replica_metric(
+            survivor, "lanes_processor_finished_total", {"state": "succeeded"}
+        )
+        docs = await reader.some(p.id for p in heavy)
 
     assert terminal_at_kill < total  # the kill hit the burst in progress
     # Nothing lost, each heavy request once, in enqueue order, across the crash.
@@ -181,20 +164,16 @@ async def test_a_replica_killed_mid_burst_loses_nothing_and_reruns_nothing_finis
 async def test_memory_stays_bounded_with_a_100k_backlog(
     infra: IntegrationInfra, unique_name: str, tmp_path: Path
 ) -> None:
-    names = ProofNames.fresh(unique_name)
-    with processor_fleet(infra, names, tmp_path / "logs", partitions=1) as fleet:
+    async with proof_run(infra, unique_name, tmp_path / "logs", partitions=1) as run:
+        _, fleet, producer, reader = run
         replica = fleet.replicas[0]
-        async with (
-            StatusReader(infra.mongo_uri, names.database) as reader,
-            RequestProducer(infra.kafka_bootstrap_servers, names.topic) as producer,
-        ):
-            baseline = await baseline_peak_kib(replica, producer, reader)
-            await producer.produce_in_batches(heavy_burst(BIG_BACKLOG), batch=5_000)
-            # The light requests sit behind the whole backlog: once they are done, the
-            # replica has read all of it.
-            await run_lights(producer, reader, round_=1)
-            peak = process_memory(replica).peak_kib
-            heavy_done = await reader.count({"user_id": HEAVY_USER, "state_rank": TERMINAL_RANK})
+        baseline = await baseline_peak_kib(replica, producer, reader)
+        await producer.produce_in_batches(heavy_burst(BIG_BACKLOG), batch=5_000)
+        # The light requests sit behind the whole backlog: once they are done, the
+        # replica has read all of it.
+        await run_lights(producer, reader, round_=1)
+        peak = process_memory(replica).peak_kib
+        heavy_done = await reader.count({"user_id": HEAVY_USER, "state_rank": TERMINAL_RANK})
     logger.info(
         "100k backlog: heavy done %d; peak RSS %d KiB, baseline %d KiB (%.2fx)",
         heavy_done,
@@ -220,7 +199,6 @@ BOUND = 100
 async def test_a_request_in_long_backoff_does_not_pause_its_partition(
     infra: IntegrationInfra, unique_name: str, tmp_path: Path
 ) -> None:
-    names = ProofNames.fresh(unique_name)
     env = {
         "LANES_PROCESSOR_MAX_ATTEMPTS": "1000",
         "LANES_PROCESSOR_RETRY_BASE_SECONDS": "30",
@@ -228,27 +206,24 @@ async def test_a_request_in_long_backoff_does_not_pause_its_partition(
         "LANES_PROCESSOR_MAX_BUFFERED": str(BOUND),
         "LANES_PROCESSOR_MAX_BUFFERED_PER_PARTITION": str(BOUND),
     }
-    with processor_fleet(infra, names, tmp_path / "logs", partitions=1, env=env) as fleet:
+    async with proof_run(infra, unique_name, tmp_path / "logs", partitions=1, env=env) as run:
+        names, fleet, producer, reader = run
         replica = fleet.replicas[0]
-        async with (
-            StatusReader(infra.mongo_uri, names.database) as reader,
-            RequestProducer(infra.kafka_bootstrap_servers, names.topic) as producer,
-        ):
-            stuck, behind = await producer.produce(
-                [request(STUCK_USER, "fail"), request(STUCK_USER, "echo")]
-            )
-            paused, finished_at = [], []
-            for wave in range(WAVES):
-                messages = [
-                    request(f"stream-{u:02d}", "echo", {"wave": wave}) for u in range(STREAM_USERS)
-                ]
-                produced = await producer.produce(messages)
-                docs = await wait_all_terminal(reader, [p.id for p in produced])
-                finished_at.append(max(d["finished_at"] for d in docs.values()))
-                paused.append(await replica_metric(replica, "lanes_processor_paused_partitions"))
-            stuck_doc = await reader.one(stuck.id)
-            behind_doc = await reader.one(behind.id)
-            commits = committed_offsets(infra.kafka_bootstrap_servers, names.group_id)
+        stuck, behind = await producer.produce(
+            [request(STUCK_USER, "fail"), request(STUCK_USER, "echo")]
+        )
+        paused, finished_at = [], []
+        for wave in range(WAVES):
+            messages = [
+                request(f"stream-{u:02d}", "echo", {"wave": wave}) for u in range(STREAM_USERS)
+            ]
+            produced = await producer.produce(messages)
+            docs = await wait_all_terminal(reader, [p.id for p in produced])
+            finished_at.append(max(d["finished_at"] for d in docs.values()))
+            paused.append(await replica_metric(replica, "lanes_processor_paused_partitions"))
+        stuck_doc = await reader.one(stuck.id)
+        behind_doc = await reader.one(behind.id)
+        commits = committed_offsets(infra.kafka_bootstrap_servers, names.group_id)
 
     # The stream kept finishing, wave after wave, with the partition never paused ...
     assert paused == [0.0] * WAVES

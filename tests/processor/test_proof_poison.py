@@ -18,17 +18,14 @@ from confluent_kafka import Message
 
 from lanes_common.messages import RequestMessage, utc_now
 from lanes_devstack.infra_modes import IntegrationInfra
+from tests.processor.proof_checks import assert_one_at_a_time_in_offset_order
+from tests.processor.proof_kafka import RequestProducer, headers_of, read_whole_topic, request
+from tests.processor.proof_status import StatusReader
 from tests.processor.proof_support import (
     ProcessorFleet,
     ProofNames,
-    RequestProducer,
-    StatusReader,
-    assert_one_at_a_time_in_offset_order,
-    headers_of,
     processor_fleet,
-    read_whole_topic,
     replica_metric,
-    request,
 )
 
 pytestmark = pytest.mark.integration

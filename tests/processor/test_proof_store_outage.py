@@ -27,19 +27,10 @@ from lanes_common.messages import utc_now
 from lanes_devstack import servers
 from lanes_devstack.infra import LocalInfra
 from lanes_devstack.waiting import eventually
-from tests.processor.proof_support import (
-    ProofNames,
-    RequestProducer,
-    StatusReader,
-    StatusWatcher,
-    assert_one_at_a_time_in_offset_order,
-    assert_recorded_where_kafka_stored,
-    committed_offsets,
-    interleaved_sleeps,
-    processor_fleet,
-    replica_metric,
-    require_no_listener,
-)
+from tests.processor.proof_checks import assert_each_succeeded_once_in_order
+from tests.processor.proof_kafka import committed_offsets, interleaved_sleeps
+from tests.processor.proof_status import StatusWatcher
+from tests.processor.proof_support import proof_run, replica_metric, require_no_listener
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -76,42 +67,38 @@ async def test_no_offset_is_committed_past_work_the_store_never_recorded(
     # devstack's free-port check counts them, the server itself does not.
     monkeypatch.setattr(servers, "require_free_port", require_no_listener)
     rng = random.Random(unique_name)
-    names = ProofNames.fresh(unique_name)
-    with processor_fleet(
-        local_infra, names, tmp_path / "logs", replicas=REPLICAS, partitions=PARTITIONS
-    ) as fleet:
+    async with proof_run(
+        local_infra, unique_name, tmp_path / "logs", replicas=REPLICAS, partitions=PARTITIONS
+    ) as run:
+        names, fleet, producer, reader = run
         messages = interleaved_sleeps(rng, USERS, REQUESTS)
         first_wave = int(FIRST_WAVE * REQUESTS)
         kafka = local_infra.kafka_bootstrap_servers
-        async with (
-            StatusReader(local_infra.mongo_uri, names.database) as reader,
-            RequestProducer(kafka, names.topic) as producer,
-        ):
-            # Some work is recorded and committed before the outage; the second wave,
-            # produced just before the store goes away, is what the replicas hold
-            # during it, however fast they ran through the first.
-            produced = await producer.produce(messages[:first_wave])
-            ids = [m.id for m in messages]
-            async with StatusWatcher(reader, ids) as watcher:
-                await watcher.wait_done(int(OUTAGE_WHEN_DONE * REQUESTS), within=180)
-            done_before_outage = watcher.done
-            produced += await producer.produce(messages[first_wave:])
+        # Some work is recorded and committed before the outage; the second wave,
+        # produced just before the store goes away, is what the replicas hold
+        # during it, however fast they ran through the first.
+        produced = await producer.produce(messages[:first_wave])
+        ids = [m.id for m in messages]
+        async with StatusWatcher(reader, ids) as watcher:
+            await watcher.wait_done(int(OUTAGE_WHEN_DONE * REQUESTS), within=180)
+        done_before_outage = watcher.done
+        produced += await producer.produce(messages[first_wave:])
 
-            await asyncio.to_thread(local_infra.mongo.stop)
-            # Any write that landed before the restart landed before this moment.
-            stopped_at = utc_now()
-            try:
-                readings = await committed_during_outage(kafka, names.group_id)
-                victim = fleet.replicas[0]
-                unfinished = await replica_metric(victim, "lanes_processor_buffered")
-                fleet.kill(victim)
-                readings.append(await asyncio.to_thread(committed_offsets, kafka, names.group_id))
-            finally:
-                await asyncio.to_thread(local_infra.mongo.start)
-            restarted_at = utc_now()
+        await asyncio.to_thread(local_infra.mongo.stop)
+        # Any write that landed before the restart landed before this moment.
+        stopped_at = utc_now()
+        try:
+            readings = await committed_during_outage(kafka, names.group_id)
+            victim = fleet.replicas[0]
+            unfinished = await replica_metric(victim, "lanes_processor_buffered")
+            fleet.kill(victim)
+            readings.append(await asyncio.to_thread(committed_offsets, kafka, names.group_id))
+        finally:
+            await asyncio.to_thread(local_infra.mongo.start)
+        restarted_at = utc_now()
 
-            async with StatusWatcher(reader, ids, watcher.history) as after:
-                docs = await after.wait_all_done(within=300)
+        async with StatusWatcher(reader, ids, watcher.history) as after:
+            docs = await after.wait_all_done(within=300)
 
     # Commits only move forward, even while nothing can be recorded.
     for earlier, later in itertools.pairwise(readings):
@@ -133,9 +120,6 @@ async def test_no_offset_is_committed_past_work_the_store_never_recorded(
         )
     # After the store came back, every request completed (the killed replica's
     # unrecorded work too, redone from the committed offsets), in order, none backwards.
-    assert len(docs) == REQUESTS
-    assert {doc["state"] for doc in docs.values()} == {"succeeded"}
+    assert len(produced) == REQUESTS
+    assert_each_succeeded_once_in_order(produced, docs, USERS, after.history)
     assert any(doc["finished_at"] > restarted_at for doc in docs.values())
-    assert_recorded_where_kafka_stored(produced, docs)
-    assert assert_one_at_a_time_in_offset_order(produced, docs) == REQUESTS - USERS
-    assert after.history.regressions == []
