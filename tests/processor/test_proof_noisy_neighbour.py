@@ -20,6 +20,7 @@ All on one partition and one replica (``key`` ordering, the default bounds):
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -31,7 +32,7 @@ from lanes_devstack.infra_modes import IntegrationInfra
 from lanes_devstack.services import RunningService
 from lanes_devstack.waiting import eventually
 from tests.processor.proof_checks import assert_one_at_a_time_in_offset_order
-from tests.processor.proof_kafka import RequestProducer, committed_offsets, request
+from tests.processor.proof_kafka import Produced, RequestProducer, committed_offsets, request
 from tests.processor.proof_status import StatusReader
 from tests.processor.proof_support import process_memory, proof_run, replica_metric
 
@@ -74,12 +75,38 @@ async def run_lights(
     return await wait_all_terminal(reader, [p.id for p in produced], RUN_DEADLINE)
 
 
-async def baseline_peak_kib(
-    replica: RunningService, producer: RequestProducer, reader: StatusReader
-) -> int:
-    """The replica's peak RSS after serving the light users once, with no backlog."""
+@dataclass(frozen=True)
+class BacklogRun:
+    """The light users served alone, then behind one heavy user's backlog."""
+
+    heavy: list[Produced]
+    lights: dict[str, MongoDocument]
+    baseline_kib: int
+    """The replica's peak RSS after serving the light users alone."""
+    peak_kib: int
+    """Its peak RSS once the light users behind the backlog were done."""
+
+    def assert_memory_bounded(self) -> None:
+        """The backlog cost at most `RSS_FACTOR` of the peak without it."""
+        assert self.peak_kib <= RSS_FACTOR * self.baseline_kib, (
+            f"peak RSS {self.peak_kib / 1024:.0f} MiB with a {len(self.heavy)} backlog, "
+            f"{self.baseline_kib / 1024:.0f} MiB without"
+        )
+
+
+async def lights_behind_a_backlog(
+    replica: RunningService,
+    producer: RequestProducer,
+    reader: StatusReader,
+    backlog: int,
+    batch: int = 2_000,
+) -> BacklogRun:
+    """Serve the light users alone (the baseline), then behind ``backlog`` heavy requests."""
     await run_lights(producer, reader, round_=0)
-    return process_memory(replica).peak_kib
+    baseline = process_memory(replica).peak_kib
+    heavy = await producer.produce_in_batches(heavy_burst(backlog), batch=batch)
+    lights = await run_lights(producer, reader, round_=1)
+    return BacklogRun(heavy, lights, baseline, process_memory(replica).peak_kib)
 
 
 @pytest.mark.timeout(RUN_DEADLINE)
@@ -89,25 +116,22 @@ async def test_light_users_pass_a_20k_backlog_in_bounded_memory(
     async with proof_run(infra, unique_name, tmp_path / "logs", partitions=1) as run:
         _, fleet, producer, reader = run
         replica = fleet.replicas[0]
-        baseline = await baseline_peak_kib(replica, producer, reader)
-        heavy = await producer.produce_in_batches(heavy_burst(HEAVY))
-        lights = await run_lights(producer, reader, round_=1)
-        peak = process_memory(replica).peak_kib
+        backlog = await lights_behind_a_backlog(replica, producer, reader, HEAVY)
         spilled = await replica_metric(replica, "lanes_processor_spilled_users")
-        last_light = max(d["finished_at"] for d in lights.values())
+        last_light = max(d["finished_at"] for d in backlog.lights.values())
         heavy_done_by_then = await reader.count(
             {"user_id": HEAVY_USER, "finished_at": {"$lte": last_light}}
         )
-        first_heavy = await reader.one(heavy[0].id)
+        first_heavy = await reader.one(backlog.heavy[0].id)
         reread = await replica_metric(replica, "lanes_processor_backfill_read_total")
         heavy_done_now = await reader.count({"user_id": HEAVY_USER, "state_rank": TERMINAL_RANK})
     logger.info(
         "20k backlog: heavy done when lights done %d; peak RSS %d KiB, baseline %d KiB "
         "(%.2fx); %d records re-read for %d heavy done",
         heavy_done_by_then,
-        peak,
-        baseline,
-        peak / baseline,
+        backlog.peak_kib,
+        backlog.baseline_kib,
+        backlog.peak_kib / backlog.baseline_kib,
         reread,
         heavy_done_now,
     )
@@ -123,9 +147,7 @@ async def test_light_users_pass_a_20k_backlog_in_bounded_memory(
     # Refill rounds go on where the last one stopped: spilled records are read again
     # about once (plus what the heavy user holds and one read-ahead batch), not per round.
     assert reread <= heavy_done_now + REREAD_SLACK
-    assert peak <= RSS_FACTOR * baseline, (
-        f"peak RSS {peak / 1024:.0f} MiB with the backlog, {baseline / 1024:.0f} MiB without"
-    )
+    backlog.assert_memory_bounded()
 
 
 @pytest.mark.timeout(RUN_DEADLINE)
@@ -167,25 +189,19 @@ async def test_memory_stays_bounded_with_a_100k_backlog(
     async with proof_run(infra, unique_name, tmp_path / "logs", partitions=1) as run:
         _, fleet, producer, reader = run
         replica = fleet.replicas[0]
-        baseline = await baseline_peak_kib(replica, producer, reader)
-        await producer.produce_in_batches(heavy_burst(BIG_BACKLOG), batch=5_000)
         # The light requests sit behind the whole backlog: once they are done, the
         # replica has read all of it.
-        await run_lights(producer, reader, round_=1)
-        peak = process_memory(replica).peak_kib
+        backlog = await lights_behind_a_backlog(replica, producer, reader, BIG_BACKLOG, batch=5_000)
         heavy_done = await reader.count({"user_id": HEAVY_USER, "state_rank": TERMINAL_RANK})
     logger.info(
         "100k backlog: heavy done %d; peak RSS %d KiB, baseline %d KiB (%.2fx)",
         heavy_done,
-        peak,
-        baseline,
-        peak / baseline,
+        backlog.peak_kib,
+        backlog.baseline_kib,
+        backlog.peak_kib / backlog.baseline_kib,
     )
     assert heavy_done < BIG_BACKLOG // 10
-    assert peak <= RSS_FACTOR * baseline, (
-        f"peak RSS {peak / 1024:.0f} MiB with a {BIG_BACKLOG} backlog, "
-        f"{baseline / 1024:.0f} MiB without"
-    )
+    backlog.assert_memory_bounded()
 
 
 STUCK_USER = "stuck-user"
