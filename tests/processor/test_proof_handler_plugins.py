@@ -9,15 +9,16 @@ any installed plugin.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from lanes_common.documents import decode_json_value
+from lanes_common.types import MongoDocument
 from lanes_devstack.infra_modes import IntegrationInfra
 from tests.processor.proof_checks import assert_one_at_a_time_in_offset_order
-from tests.processor.proof_kafka import RequestProducer, request
-from tests.processor.proof_status import StatusReader
-from tests.processor.proof_support import ProofNames, processor_fleet
+from tests.processor.proof_kafka import Produced, request
+from tests.processor.proof_support import proof_run
 
 pytestmark = pytest.mark.integration
 
@@ -52,19 +53,29 @@ def install_plugin(site: Path) -> Path:
     return site
 
 
+async def run_behind_an_echo(
+    infra: IntegrationInfra, unique_name: str, tmp_path: Path, request_type: str, payload: Any
+) -> tuple[list[Produced], dict[str, MongoDocument], MongoDocument | None]:
+    """A plugin's request, then one user's echo behind it, on a replica with the plugin.
+
+    Returns what was produced, the statuses, and the plugin request's whole document.
+    """
+    env = {"PYTHONPATH": str(install_plugin(tmp_path / "site"))}
+    async with proof_run(infra, unique_name, tmp_path / "logs", partitions=1, env=env) as run:
+        first = request("plugin-user", request_type, payload)
+        after = request("plugin-user", "echo", {"n": 1})
+        produced = await run.producer.produce([first, after])
+        docs = await run.reader.wait_terminal([p.id for p in produced], within=60)
+        return produced, docs, await run.reader.one(first.id)
+
+
 async def test_a_handler_registered_by_entry_point_serves_its_type(
     infra: IntegrationInfra, unique_name: str, tmp_path: Path
 ) -> None:
-    names = ProofNames.fresh(unique_name)
-    env = {"PYTHONPATH": str(install_plugin(tmp_path / "site"))}
-    with processor_fleet(infra, names, tmp_path / "logs", partitions=1, env=env):
-        shout = request("plugin-user", "shout", {"text": "lanes"})
-        after = request("plugin-user", "echo", {"n": 1})
-        async with RequestProducer(infra.kafka_bootstrap_servers, names.topic) as producer:
-            produced = await producer.produce([shout, after])
-        async with StatusReader(infra.mongo_uri, names.database) as reader:
-            docs = await reader.wait_terminal([p.id for p in produced], within=60)
-            recorded = await reader.one(shout.id)
+    produced, docs, recorded = await run_behind_an_echo(
+        infra, unique_name, tmp_path, "shout", {"text": "lanes"}
+    )
+    after = produced[1]
 
     assert recorded is not None
     assert recorded["state"] == "succeeded"
@@ -76,15 +87,9 @@ async def test_a_handler_registered_by_entry_point_serves_its_type(
 async def test_a_result_that_is_not_json_fails_the_request_and_the_queue_moves_on(
     infra: IntegrationInfra, unique_name: str, tmp_path: Path
 ) -> None:
-    names = ProofNames.fresh(unique_name)
-    env = {"PYTHONPATH": str(install_plugin(tmp_path / "site"))}
-    with processor_fleet(infra, names, tmp_path / "logs", partitions=1, env=env):
-        broken = request("plugin-user", "timestamp", {})
-        after = request("plugin-user", "echo", {"n": 1})
-        async with RequestProducer(infra.kafka_bootstrap_servers, names.topic) as producer:
-            produced = await producer.produce([broken, after])
-        async with StatusReader(infra.mongo_uri, names.database) as reader:
-            docs = await reader.wait_terminal([p.id for p in produced], within=60)
+    (broken, after), docs, _ = await run_behind_an_echo(
+        infra, unique_name, tmp_path, "timestamp", {}
+    )
 
     # Retrying would get the same result back: it fails at once, like a permanent error.
     assert (docs[broken.id]["state"], docs[broken.id]["attempts"]) == ("failed", 1)
