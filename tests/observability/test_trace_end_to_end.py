@@ -31,7 +31,8 @@ from lanes_devstack.waiting import eventually
 from lanes_gateway.config import GatewaySettings
 from lanes_gateway.main import create_app
 from lanes_processor.backoff import Backoff
-from lanes_processor.consumer.engine import ProcessorEngine, consumer_config
+from lanes_processor.consumer.engine import ProcessorEngine
+from lanes_processor.consumer.group_consumer import consumer_config
 from lanes_processor.consumer.runner import RequestRunner, RetryPolicy
 from lanes_processor.dead_letters import DeadLetterPublisher
 from lanes_processor.handlers import load_handlers

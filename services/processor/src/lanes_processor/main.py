@@ -1,4 +1,10 @@
-"""One processor replica: consume requests, run them in per-user order, record every step."""
+"""One processor replica: consume requests, run them in per-user order, record every step.
+
+`serve` opens what a replica holds on one `AsyncExitStack`, in the order it
+needs them, and closes them in reverse once the consumer has drained and
+committed: the probes stop, the store's last batch lands, the producer
+delivers what is outstanding, MongoDB closes.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,8 @@ import asyncio
 import logging
 import signal
 import socket
+from collections.abc import Mapping
+from contextlib import AsyncExitStack
 from datetime import timedelta
 
 from lanes_common.documents import REQUESTS_COLLECTION
@@ -17,13 +25,17 @@ from lanes_common.telemetry.tracing import configure_tracing
 from lanes_processor.backoff import Backoff
 from lanes_processor.config import ProcessorSettings
 from lanes_processor.consumer.backpressure import HeldBounds
-from lanes_processor.consumer.engine import ProcessorEngine, consumer_config
-from lanes_processor.consumer.replayed import StatusFinishedLookup
+from lanes_processor.consumer.engine import ProcessorEngine
+from lanes_processor.consumer.group_consumer import consumer_config
+from lanes_processor.consumer.lanes import RunRecord
+from lanes_processor.consumer.replayed import FinishedLookup, StatusFinishedLookup
 from lanes_processor.consumer.runner import RequestRunner, RetryPolicy
 from lanes_processor.dead_letters import DeadLetterPublisher
-from lanes_processor.handlers import describe, load_handlers
-from lanes_processor.probes import create_probe_app, create_probe_server
+from lanes_processor.handlers import Handler, describe, load_handlers
+from lanes_processor.metrics import ConsumerMetrics, RunMetrics
+from lanes_processor.probes import create_probe_app, serving_probes
 from lanes_processor.status_events import PublishingFinishedLookup, PublishingStatusStore
+from lanes_processor.store import StatusStore
 from lanes_processor.telemetry import traced_handlers, traced_record_runner
 
 logger = logging.getLogger(__name__)
@@ -32,31 +44,76 @@ logger = logging.getLogger(__name__)
 async def serve(settings: ProcessorSettings) -> None:
     """Run until SIGTERM or SIGINT, then drain in-flight work, commit and close."""
     client_id = f"lanes-processor-{socket.gethostname()}"
-    mongo = create_mongo_client(settings.mongo_uri)
-    producer = AsyncProducer(producer_config(settings.kafka_bootstrap_servers, client_id))
-    statuses = mongo[settings.mongo_database][REQUESTS_COLLECTION]
+    async with AsyncExitStack() as stack:
+        stack.callback(logger.info, "processor stopped")
+        mongo = create_mongo_client(settings.mongo_uri)
+        stack.push_async_callback(mongo.close)
+        producer = AsyncProducer(producer_config(settings.kafka_bootstrap_servers, client_id))
+        stack.push_async_callback(producer.close)
+        status_events = await open_status_events(settings, producer)
+        database = mongo[settings.mongo_database]
+        store = PublishingStatusStore(
+            database,
+            status_events,
+            retention=timedelta(days=settings.retention_days),
+            batch_size=settings.processor_store_batch_size,
+        )
+        statuses = database[REQUESTS_COLLECTION]
+        finished_lookup = PublishingFinishedLookup(
+            StatusFinishedLookup(statuses), statuses, status_events
+        )
+        handlers = traced_handlers(load_handlers())
+        logger.info(
+            "processor starting",
+            extra={"handlers": describe(handlers), "ordering": settings.processor_ordering},
+        )
+        runner = request_runner(
+            settings, handlers, store, DeadLetterPublisher(producer, settings.dead_letter_topic)
+        )
+        engine = consumer_engine(
+            settings, client_id, traced_record_runner(runner.run), finished_lookup
+        )
+        stop = stop_on_signals()
+
+        async def consuming() -> bool:
+            return not stop.is_set()
+
+        store.start()
+        stack.push_async_callback(store.close)
+        await stack.enter_async_context(
+            serving_probes(
+                create_probe_app(mongo, consuming),
+                settings.processor_host,
+                settings.processor_port,
+            )
+        )
+        await engine.run(stop)
+
+
+async def open_status_events(
+    settings: ProcessorSettings, producer: AsyncProducer
+) -> StatusPublisher:
+    """The publisher of status events, once their topic exists."""
     await asyncio.to_thread(
         ensure_status_topic,
         settings.kafka_bootstrap_servers,
         settings.status_topic,
         settings.requests_topic,
     )
-    status_events = StatusPublisher(producer, settings.status_topic)
-    store = PublishingStatusStore(
-        mongo[settings.mongo_database],
-        status_events,
-        retention=timedelta(days=settings.retention_days),
-        batch_size=settings.processor_store_batch_size,
-    )
-    handlers = traced_handlers(load_handlers())
-    logger.info(
-        "processor starting",
-        extra={"handlers": describe(handlers), "ordering": settings.processor_ordering},
-    )
-    runner = RequestRunner(
+    return StatusPublisher(producer, settings.status_topic)
+
+
+def request_runner(
+    settings: ProcessorSettings,
+    handlers: Mapping[str, Handler],
+    store: StatusStore,
+    dead_letters: DeadLetterPublisher,
+) -> RequestRunner:
+    """The runner of each request's attempts, as the settings configure it, with metrics."""
+    return RequestRunner(
         handlers,
         store,
-        DeadLetterPublisher(producer, settings.dead_letter_topic),
+        dead_letters,
         RetryPolicy(
             max_attempts=settings.processor_max_attempts,
             backoff=Backoff(
@@ -65,8 +122,18 @@ async def serve(settings: ProcessorSettings) -> None:
             handler_timeout=settings.processor_handler_timeout_seconds,
         ),
         max_in_flight=settings.processor_max_in_flight,
+        observer=RunMetrics(handlers),
     )
-    engine = ProcessorEngine(
+
+
+def consumer_engine(
+    settings: ProcessorSettings,
+    client_id: str,
+    run_record: RunRecord,
+    finished_lookup: FinishedLookup,
+) -> ProcessorEngine:
+    """The group's consumer, as the settings configure it, with metrics."""
+    return ProcessorEngine(
         consumer_config(
             settings.kafka_bootstrap_servers,
             settings.processor_group_id,
@@ -74,7 +141,7 @@ async def serve(settings: ProcessorSettings) -> None:
             client_id,
         ),
         settings.requests_topic,
-        traced_record_runner(runner.run),
+        run_record,
         by_key=settings.processor_ordering == "key",
         bounds=HeldBounds(
             per_user=settings.processor_max_buffered_per_user,
@@ -83,32 +150,18 @@ async def serve(settings: ProcessorSettings) -> None:
         ),
         commit_interval=settings.processor_commit_interval_seconds,
         drain_timeout=settings.processor_drain_timeout_seconds,
-        finished_lookup=PublishingFinishedLookup(
-            StatusFinishedLookup(statuses), statuses, status_events
-        ),
+        finished_lookup=finished_lookup,
+        observer=ConsumerMetrics(),
     )
+
+
+def stop_on_signals() -> asyncio.Event:
+    """An event set by SIGTERM or SIGINT: the replica drains instead of dying."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-
-    async def consuming() -> bool:
-        return not stop.is_set()
-
-    probes = create_probe_server(
-        create_probe_app(mongo, consuming), settings.processor_host, settings.processor_port
-    )
-    probe_task = asyncio.create_task(probes.serve(), name="probes")
-    store.start()
-    try:
-        await engine.run(stop)
-    finally:
-        probes.should_exit = True
-        await probe_task
-        await store.close()
-        await producer.close()
-        await mongo.close()
-        logger.info("processor stopped")
+    return stop
 
 
 def run() -> None:

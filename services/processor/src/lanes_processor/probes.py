@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import uvicorn
 from fastapi import FastAPI
@@ -37,8 +38,15 @@ def create_probe_app(mongo: AsyncMongoClient[MongoDocument], consuming: Readines
     return app
 
 
-def create_probe_server(app: FastAPI, host: str, port: int) -> ProbeServer:
-    """A quiet uvicorn server for the probe app."""
-    return ProbeServer(
+@contextlib.asynccontextmanager
+async def serving_probes(app: FastAPI, host: str, port: int) -> AsyncIterator[None]:
+    """Serve the probe app on its own port, quietly, until the block ends."""
+    server = ProbeServer(
         uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, lifespan="off")
     )
+    task = asyncio.create_task(server.serve(), name="probes")
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        await task

@@ -1,74 +1,33 @@
 """The consume loop: polls Kafka, feeds partition lanes, commits, rebalances, drains.
 
-librdkafka calls block, so every consumer call runs on one dedicated thread
-(the consumer is used from that thread only). Rebalance callbacks fire inside
-``consume`` on that thread; they hand the work to the event loop and wait for
-it, which is safe because the loop is never blocked on that thread.
+Every consumer call runs on the `KafkaThread`; rebalance callbacks run there
+too and hand their work to the event loop. What an operator watches (held
+records, commits, rebalances, lag) is reported to a `ConsumerObserver`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
-import contextlib
 import logging
-import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
-from typing import Any, TypeVar
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
-from lanes_common.errors import LanesError
 from lanes_common.types import KafkaConfig, PartitionId
-from lanes_processor import metrics
 from lanes_processor.consumer.backfill import kafka_sources
 from lanes_processor.consumer.backpressure import HeldBounds, PartitionLoad, decide_pauses
+from lanes_processor.consumer.group_consumer import KafkaThread, RebalanceStuckError
+from lanes_processor.consumer.lag import LAG_INTERVAL_SECONDS, report_lag_periodically
 from lanes_processor.consumer.lanes import PartitionLanes, RunRecord
-from lanes_processor.consumer.replayed import FinishedLookup
+from lanes_processor.consumer.observers import ConsumerObserver
+from lanes_processor.consumer.replayed import FinishedLookup, replay_zone_end
 from lanes_processor.records import from_message
 
 logger = logging.getLogger(__name__)
 
-
-class RebalanceStuckError(LanesError):
-    """Rebalance work handed to the event loop did not finish in time."""
-
-
-T = TypeVar("T")
-
 POLL_BATCH = 500
 POLL_TIMEOUT_SECONDS = 0.1
-LAG_INTERVAL_SECONDS = 5.0
-LAG_QUERY_TIMEOUT_SECONDS = 2.0
-PREFETCH_KBYTES = 4096
-"""librdkafka's fetch queue per consumer (its default, 64 MiB, would dwarf the held records)."""
-
-
-def consumer_config(
-    bootstrap_servers: str, group_id: str, group_protocol: str, client_id: str
-) -> KafkaConfig:
-    """Manual commits only, and an incremental rebalance protocol.
-
-    ``group.protocol=consumer`` is KIP-848 (the broker assigns partitions
-    incrementally); ``classic`` falls back to cooperative-sticky.
-    """
-    config: KafkaConfig = {
-        "bootstrap.servers": bootstrap_servers,
-        "group.id": group_id,
-        "client.id": client_id,
-        "enable.auto.commit": False,
-        "enable.auto.offset.store": False,
-        "auto.offset.reset": "earliest",
-        "group.protocol": group_protocol,
-        "queued.max.messages.kbytes": PREFETCH_KBYTES,
-    }
-    if group_protocol == "classic":
-        config["partition.assignment.strategy"] = "cooperative-sticky"
-        config["session.timeout.ms"] = 10_000
-        config["heartbeat.interval.ms"] = 1_000
-    return config
 
 
 class ProcessorEngine:
@@ -86,6 +45,7 @@ class ProcessorEngine:
         commit_interval: float = 1.0,
         drain_timeout: float = 20.0,
         lag_interval: float = LAG_INTERVAL_SECONDS,
+        observer: ConsumerObserver | None = None,
     ) -> None:
         self._consumer_settings = consumer_settings
         self._topic = topic
@@ -97,37 +57,19 @@ class ProcessorEngine:
         self._lag_interval = lag_interval
         self._partitions: dict[PartitionId, PartitionLanes] = {}
         self._paused: set[PartitionId] = set()
-        self._kafka_thread = ThreadPoolExecutor(1, thread_name_prefix="kafka-consumer")
+        self._observer = observer or ConsumerObserver()
+        self._kafka = KafkaThread()
         # Spilled records are read again on a thread of their own: a slow re-read
         # never delays the group consumer's polls (and so its heartbeats).
         self._backfill_thread = ThreadPoolExecutor(1, thread_name_prefix="kafka-backfill")
         self._open_source = kafka_sources(consumer_settings, self._backfill_thread)
         self._finished_lookup = finished_lookup
         self._consumer: Consumer | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-
-    async def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        assert self._loop is not None
-        return await self._loop.run_in_executor(self._kafka_thread, partial(fn, *args, **kwargs))
-
-    def _on_loop(self, coro_fn: Callable[[], Any], timeout: float) -> Any:
-        """From the Kafka thread: run a coroutine on the event loop and wait for it.
-
-        Raises `RebalanceStuckError` when it overruns ``timeout``.
-        """
-        assert self._loop is not None
-        future = asyncio.run_coroutine_threadsafe(coro_fn(), self._loop)
-        try:
-            return future.result(timeout)
-        except concurrent.futures.TimeoutError as exc:
-            future.cancel()
-            raise RebalanceStuckError(f"rebalance work overran {timeout:.0f}s") from exc
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consume until ``stop`` is set, then drain, commit and close."""
-        self._loop = asyncio.get_running_loop()
-        self._consumer = await self._call(Consumer, self._consumer_settings)
-        await self._call(
+        self._consumer = await self._kafka.call(Consumer, self._consumer_settings)
+        await self._kafka.call(
             self._consumer.subscribe,
             [self._topic],
             on_assign=self._on_assign,
@@ -135,11 +77,16 @@ class ProcessorEngine:
             on_lost=self._on_lost,
         )
         committer = asyncio.create_task(self._commit_periodically(), name="committer")
-        lag_reporter = asyncio.create_task(self._report_lag_periodically(), name="lag-reporter")
+        lag_reporter = asyncio.create_task(
+            report_lag_periodically(
+                self._kafka, self._consumer, self._partitions, self._observer, self._lag_interval
+            ),
+            name="lag-reporter",
+        )
         try:
             while not stop.is_set():
                 try:
-                    messages = await self._call(
+                    messages = await self._kafka.call(
                         self._consumer.consume, POLL_BATCH, POLL_TIMEOUT_SECONDS
                     )
                 except KafkaException as exc:
@@ -167,11 +114,6 @@ class ProcessorEngine:
             return
         partition_lanes.add(from_message(message))
 
-    @property
-    def held(self) -> int:
-        """Records in memory and not yet finished, over all partitions."""
-        return sum(partition_lanes.held for partition_lanes in self._partitions.values())
-
     async def _apply_backpressure(self) -> None:
         """Pause each partition at its own bound; resume it once drained to half of it."""
         assert self._consumer is not None
@@ -183,14 +125,13 @@ class ProcessorEngine:
         decision = decide_pauses(loads, self._paused, self._bounds)
         if decision.pause:
             pause = [TopicPartition(t, p) for t, p in decision.pause]
-            await self._call(self._consumer.pause, pause)
+            await self._kafka.call(self._consumer.pause, pause)
             self._paused |= decision.pause
         if decision.resume:
             resume = [TopicPartition(t, p) for t, p in decision.resume]
-            await self._call(self._consumer.resume, resume)
+            await self._kafka.call(self._consumer.resume, resume)
             self._paused -= decision.resume
-        metrics.BUFFERED.set(sum(load.held for load in loads.values()))
-        metrics.PAUSED_PARTITIONS.set(len(self._paused))
+        self._observer.holding(sum(load.held for load in loads.values()), len(self._paused))
 
     def _committable(self, ids: list[PartitionId] | None = None) -> list[TopicPartition]:
         chosen = (
@@ -213,15 +154,12 @@ class ProcessorEngine:
         offsets = [tp for tp in offsets if (tp.topic, tp.partition) in self._partitions]
         if not offsets:
             return True
-        started = time.perf_counter()
         try:
-            self._consumer.commit(offsets=offsets, asynchronous=False)
+            with self._observer.committing():
+                self._consumer.commit(offsets=offsets, asynchronous=False)
         except KafkaException as exc:
-            metrics.COMMITS.labels("error").inc()
             logger.warning("offset commit failed", extra={"error": str(exc)})
             return False
-        metrics.COMMITS.labels("ok").inc()
-        metrics.COMMIT_SECONDS.observe(time.perf_counter() - started)
         return True
 
     def _mark_committed(self, offsets: list[TopicPartition]) -> None:
@@ -236,59 +174,17 @@ class ProcessorEngine:
             offsets = self._committable()
             if not offsets:
                 continue
-            committed: bool = await self._call(self._commit_now, offsets)
+            committed: bool = await self._kafka.call(self._commit_now, offsets)
             if committed:
                 self._mark_committed(offsets)
 
-    async def _report_lag_periodically(self) -> None:
-        while True:
-            await asyncio.sleep(self._lag_interval)
-            owned = [TopicPartition(t, p) for t, p in self._partitions]
-            if not owned:
-                continue
-            try:
-                lags = await self._call(self._read_lag, owned)
-            except KafkaException as exc:
-                logger.warning("reading consumer lag failed", extra={"error": str(exc)})
-                continue
-            for (topic, partition), lag in lags.items():
-                # Revoked while we asked: its new owner reports it now.
-                if (topic, partition) in self._partitions:
-                    metrics.CONSUMER_LAG.labels(str(partition)).set(lag)
-
-    def _read_lag(self, partitions: list[TopicPartition]) -> dict[PartitionId, int]:
-        """On the Kafka thread: records between each partition's committed offset and its end."""
-        assert self._consumer is not None
-        committed = self._consumer.committed(partitions, timeout=LAG_QUERY_TIMEOUT_SECONDS)
-        lags: dict[PartitionId, int] = {}
-        for tp in committed:
-            low, high = self._consumer.get_watermark_offsets(
-                TopicPartition(tp.topic, tp.partition), timeout=LAG_QUERY_TIMEOUT_SECONDS
-            )
-            # No commit yet: everything still in the log is behind us.
-            start = tp.offset if tp.offset >= 0 else low
-            lags[(tp.topic, tp.partition)] = max(0, high - start)
-        return lags
-
     # Rebalance callbacks: called by librdkafka on the Kafka thread, inside consume/close.
 
-    def _replay_until(self, consumer: Consumer, tp: TopicPartition) -> int:
-        """On the Kafka thread: the partition's end now; records below it may be finished."""
-        try:
-            _, high = consumer.get_watermark_offsets(
-                TopicPartition(tp.topic, tp.partition), timeout=LAG_QUERY_TIMEOUT_SECONDS
-            )
-        except KafkaException as exc:
-            # Only an optimisation: each record's first status write checks again.
-            logger.warning("reading the partition end failed", extra={"error": str(exc)})
-            return -1
-        return int(high)
-
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        metrics.REBALANCES.labels("assign").inc()
+        self._observer.rebalanced("assign")
         logger.info("partitions assigned", extra={"partitions": [p.partition for p in partitions]})
         replay_until = {
-            (tp.topic, tp.partition): self._replay_until(consumer, tp) for tp in partitions
+            (tp.topic, tp.partition): replay_zone_end(consumer, tp) for tp in partitions
         }
 
         async def assign() -> None:
@@ -304,26 +200,28 @@ class ProcessorEngine:
                     finished_lookup=self._finished_lookup,
                     replay_until=replay_until[(tp.topic, tp.partition)],
                 )
-            metrics.ASSIGNED_PARTITIONS.set(len(self._partitions))
+            self._observer.owning(len(self._partitions))
 
-        self._on_loop(assign, timeout=10)
+        self._kafka.on_loop(assign, timeout=10)
 
     def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        metrics.REBALANCES.labels("revoke").inc()
+        self._observer.rebalanced("revoke")
         ids = [(tp.topic, tp.partition) for tp in partitions]
         logger.info("partitions revoked; draining", extra={"partitions": [p for _, p in ids]})
         try:
-            offsets = self._on_loop(partial(self._release, ids), timeout=self._drain_timeout + 10)
+            offsets = self._kafka.on_loop(
+                partial(self._release, ids), timeout=self._drain_timeout + 10
+            )
             # Still on the Kafka thread, still owning the partitions: commit what is done.
             self._commit_now(offsets)
-            self._on_loop(partial(self._forget, ids), timeout=10)
+            self._kafka.on_loop(partial(self._forget, ids), timeout=10)
         except RebalanceStuckError:
             # The event loop did not answer (a handler blocking it?). Committing
             # nothing is safe: the new owner gets every unfinished record again.
             logger.error("revocation overran its deadline; nothing committed", exc_info=True)
 
     def _on_lost(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        metrics.REBALANCES.labels("lost").inc()
+        self._observer.rebalanced("lost")
         ids = [(tp.topic, tp.partition) for tp in partitions]
         logger.warning(
             "partitions lost; abandoning their work", extra={"partitions": [p for _, p in ids]}
@@ -336,7 +234,7 @@ class ProcessorEngine:
                     await partition_lanes.abandon()
             await self._forget(ids)
 
-        self._on_loop(abandon, timeout=10)
+        self._kafka.on_loop(abandon, timeout=10)
 
     async def _release(self, ids: list[PartitionId]) -> list[TopicPartition]:
         """Drain the given partitions within the deadline; return their committable offsets."""
@@ -350,19 +248,17 @@ class ProcessorEngine:
         for i in ids:
             self._partitions.pop(i, None)
             self._paused.discard(i)
-            # Lag is reported by a partition's owner only.
-            with contextlib.suppress(KeyError):
-                metrics.CONSUMER_LAG.remove(str(i[1]))
-        metrics.ASSIGNED_PARTITIONS.set(len(self._partitions))
+            self._observer.released(i)
+        self._observer.owning(len(self._partitions))
 
     async def _shutdown(self) -> None:
         """Drain everything within the deadline, commit, and leave the group."""
         assert self._consumer is not None
         ids = list(self._partitions)
         offsets = await self._release(ids)
-        await self._call(self._commit_now, offsets)
+        await self._kafka.call(self._commit_now, offsets)
         await self._forget(ids)
-        await self._call(self._consumer.close)
-        self._kafka_thread.shutdown(wait=True)
+        await self._kafka.call(self._consumer.close)
+        self._kafka.shutdown()
         self._backfill_thread.shutdown(wait=True)
         logger.info("consumer closed")

@@ -12,15 +12,33 @@ finishes the terminal ones without running them.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from typing import Protocol
 
+from confluent_kafka import Consumer, KafkaException, TopicPartition
 from pymongo.asynchronous.collection import AsyncCollection
 
 from lanes_common.messages import HEADER_REQUEST_ID
 from lanes_common.states import TERMINAL_RANK
 from lanes_common.types import MongoDocument
+from lanes_processor.consumer.group_consumer import WATERMARK_TIMEOUT_SECONDS
 from lanes_processor.records import ConsumedRecord
+
+logger = logging.getLogger(__name__)
+
+
+def replay_zone_end(consumer: Consumer, tp: TopicPartition) -> int:
+    """On the Kafka thread: the partition's end now, at assignment (-1 when unknown)."""
+    try:
+        _, high = consumer.get_watermark_offsets(
+            TopicPartition(tp.topic, tp.partition), timeout=WATERMARK_TIMEOUT_SECONDS
+        )
+    except KafkaException as exc:
+        # Only an optimisation: each record's first status write checks again.
+        logger.warning("reading the partition end failed", extra={"error": str(exc)})
+        return -1
+    return int(high)
 
 
 class FinishedLookup(Protocol):

@@ -2,22 +2,23 @@
 
 `RequestRunner.run` returns only when the request's outcome is durably
 recorded (status written, dead letter acknowledged): that is what lets the
-engine mark its offset finished.
+engine mark its offset finished. What an operator watches (consumed,
+in flight, handler time, skips, retries, outcomes) is reported to a
+`RunObserver`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from lanes_common.documents import encode_json_value
 from lanes_common.messages import MessageDecodeError, RequestMessage, utc_now
 from lanes_common.states import RequestState
-from lanes_processor import metrics
 from lanes_processor.backoff import Backoff
+from lanes_processor.consumer.observers import RunObserver
 from lanes_processor.consumer.turns import FairTurns
 from lanes_processor.dead_letters import DeadLetterPublisher
 from lanes_processor.handlers import Handler, HandlerRequest, PermanentError
@@ -25,10 +26,6 @@ from lanes_processor.records import ConsumedRecord
 from lanes_processor.store import StatusStore, WriteOutcome
 
 logger = logging.getLogger(__name__)
-
-# Clients choose request types; labelling metrics with unserved ones would let
-# them create unbounded series.
-UNKNOWN_TYPE_LABEL = "unknown"
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,12 +57,14 @@ class RequestRunner:
         dead_letters: DeadLetterPublisher,
         policy: RetryPolicy,
         max_in_flight: int = 256,
+        observer: RunObserver | None = None,
     ) -> None:
         self._handlers = handlers
         self._store = store
         self._dead_letters = dead_letters
         self._policy = policy
         self._turns = FairTurns(max_in_flight)
+        self._observer = observer or RunObserver()
 
     async def run(self, record: ConsumedRecord) -> None:
         """Handle ``record`` until its outcome is durable; cancellation leaves it unfinished."""
@@ -79,12 +78,12 @@ class RequestRunner:
             )
             await self._dead_letters.publish(record, "undecodable", str(exc), attempts=0)
             return
-        metrics.CONSUMED.labels(self._type_label(message)).inc()
+        self._observer.consumed(message)
         attempt = 1
         user = (record.topic, record.partition, record.key)
         while True:
             async with self._turns.turn(user):
-                with metrics.IN_FLIGHT.track_inprogress():
+                with self._observer.attempting():
                     retry_in = await self._run_attempt(record, message, attempt)
             if retry_in is None:
                 return
@@ -98,7 +97,7 @@ class RequestRunner:
         """One attempt, recorded; returns the backoff before the next one, or None when done."""
         outcome = await self._store.begin_attempt(message, record.partition, record.offset, attempt)
         if outcome is WriteOutcome.SUPERSEDED:
-            metrics.SKIPPED.labels(self._type_label(message)).inc()
+            self._observer.skipped(message)
             logger.info(
                 "request already finished or cancelled; skipped",
                 extra={"request_id": message.id, "user_id": message.user_id},
@@ -121,7 +120,7 @@ class RequestRunner:
             if attempt >= self._policy.max_attempts:
                 await self._dead_letter(record, message, reason, detail, attempt)
                 return None
-            metrics.RETRIED.labels(self._type_label(message)).inc()
+            self._observer.retrying(message)
             delay = self._policy.backoff.delay(attempt)
             logger.warning(
                 "attempt failed; retrying in place",
@@ -137,25 +136,13 @@ class RequestRunner:
         await self._finish(message, RequestState.SUCCEEDED, result_json=result_json)
         return None
 
-    def _type_label(self, message: RequestMessage) -> str:
-        """The request type as a metric label; types without a handler share one series."""
-        return message.type if message.type in self._handlers else UNKNOWN_TYPE_LABEL
-
     async def _attempt(self, handler: Handler, message: RequestMessage, attempt: int) -> str:
         """Run the handler once, bounded by the timeout; return its result as JSON text."""
-        started = time.perf_counter()
-        try:
-            result = await asyncio.wait_for(
-                handler(
-                    HandlerRequest(
-                        message.id, message.user_id, message.type, message.payload, attempt
-                    )
-                ),
-                self._policy.handler_timeout,
-            )
-        finally:
-            elapsed = time.perf_counter() - started
-            metrics.PROCESSING_SECONDS.labels(self._type_label(message)).observe(elapsed)
+        request = HandlerRequest(
+            message.id, message.user_id, message.type, message.payload, attempt
+        )
+        with self._observer.handling(message):
+            result = await asyncio.wait_for(handler(request), self._policy.handler_timeout)
         try:
             return encode_json_value(result)
         except (TypeError, ValueError) as exc:
@@ -188,7 +175,4 @@ class RequestRunner:
         await self._store.finish(
             message, state, result_json=result_json, error=error, finished_at=finished_at
         )
-        metrics.FINISHED.labels(self._type_label(message), state.value).inc()
-        metrics.END_TO_END_SECONDS.labels(self._type_label(message)).observe(
-            max(0.0, (finished_at - message.enqueued_at).total_seconds())
-        )
+        self._observer.finished(message, state, finished_at)
