@@ -138,3 +138,15 @@ class ConsumerMetrics(ConsumerObserver):
         """Drop the partition's lag series: only its owner reports it."""
         with suppress(KeyError):
             CONSUMER_LAG.remove(str(partition[1]))
+
+    def spilled(self, users: int) -> None:
+        """Move the spilled-users gauge."""
+        SPILLED_USERS.inc(users)
+
+    def replay_skipped(self) -> None:
+        """Count the record skipped on replay."""
+        REPLAY_SKIPPED.inc()
+
+    def backfill_read(self, records: int) -> None:
+        """Count the records read again."""
+        BACKFILL_READ.inc(records)

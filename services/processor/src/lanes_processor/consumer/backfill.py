@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
 from lanes_common.types import KafkaConfig
-from lanes_processor import metrics
+from lanes_processor.consumer.observers import ConsumerObserver
 from lanes_processor.records import ConsumedRecord, from_message
 
 if TYPE_CHECKING:
@@ -118,9 +118,15 @@ class KafkaRecordSource:
 class Refill:
     """Hands a partition's spilled records back to their lanes, in rounds."""
 
-    def __init__(self, partition_lanes: PartitionLanes, open_source: SourceFactory) -> None:
+    def __init__(
+        self,
+        partition_lanes: PartitionLanes,
+        open_source: SourceFactory,
+        observer: ConsumerObserver,
+    ) -> None:
         self._partition_lanes = partition_lanes
         self._open_source = open_source
+        self._observer = observer
         self._source: RecordSource | None = None
         self._next_read = -1
         """The offset the source returns next (-1: nowhere yet)."""
@@ -227,7 +233,7 @@ class Refill:
         records = await self._source.read()
         if records:
             self._next_read = records[-1].offset + 1
-        metrics.BACKFILL_READ.inc(len(records))
+        self._observer.backfill_read(len(records))
         return records
 
     def _can_take(self, blocked: set[bytes]) -> bool:

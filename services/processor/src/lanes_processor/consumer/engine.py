@@ -199,6 +199,7 @@ class ProcessorEngine:
                     open_source=self._open_source,
                     finished_lookup=self._finished_lookup,
                     replay_until=replay_until[(tp.topic, tp.partition)],
+                    observer=self._observer,
                 )
             self._observer.owning(len(self._partitions))
 

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 
 from pymongo.errors import PyMongoError
 
-from lanes_processor import metrics
 from lanes_processor.consumer.backfill import Refill, SourceFactory
+from lanes_processor.consumer.observers import ConsumerObserver
 from lanes_processor.consumer.offsets import PartitionOffsets
 from lanes_processor.consumer.replayed import FinishedLookup, finished_offsets
 from lanes_processor.records import ConsumedRecord
@@ -68,6 +68,7 @@ class PartitionLanes:
         open_source: SourceFactory | None = None,
         finished_lookup: FinishedLookup | None = None,
         replay_until: int = -1,
+        observer: ConsumerObserver | None = None,
     ) -> None:
         """``per_user``: records one key may hold (``key`` ordering); ``bound``: the partition's.
 
@@ -88,7 +89,10 @@ class PartitionLanes:
         self._spilled: dict[bytes, UserLane] = {}
         self._held = 0
         self._tasks: set[asyncio.Task[None]] = set()
-        self._refill = Refill(self, open_source) if open_source is not None else None
+        self._observer = observer or ConsumerObserver()
+        self._refill = (
+            Refill(self, open_source, self._observer) if open_source is not None else None
+        )
         self._finished_lookup = finished_lookup
         self._replay_until = replay_until
 
@@ -140,7 +144,7 @@ class PartitionLanes:
         if len(lane.held) >= self._per_user:
             lane.spilled_from = record.offset
             self._spilled[key] = lane
-            metrics.SPILLED_USERS.inc()
+            self._observer.spilled(1)
             return
         self._hold(lane, record)
 
@@ -153,7 +157,7 @@ class PartitionLanes:
         """Every record of ``lane`` below the read position is held or finished again."""
         lane.spilled_from = None
         if self._spilled.pop(lane.key, None) is not None:
-            metrics.SPILLED_USERS.dec()
+            self._observer.spilled(-1)
         self._forget_if_idle(lane)
 
     def _hold(self, lane: UserLane, record: ConsumedRecord) -> None:
@@ -175,7 +179,7 @@ class PartitionLanes:
                 try:
                     if record.offset in lane.finished:
                         lane.finished.discard(record.offset)
-                        metrics.REPLAY_SKIPPED.inc()
+                        self._observer.replay_skipped()
                     else:
                         await self._run_record(record)
                 except Exception:
@@ -245,7 +249,7 @@ class PartitionLanes:
         self._clear()
 
     def _clear(self) -> None:
-        metrics.SPILLED_USERS.dec(len(self._spilled))
+        self._observer.spilled(-len(self._spilled))
         self._spilled.clear()
         self._lanes.clear()
         self._held = 0

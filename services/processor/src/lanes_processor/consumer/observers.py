@@ -42,7 +42,7 @@ class RunObserver:
 
 
 class ConsumerObserver:
-    """Hooks of `ProcessorEngine`: held records, commits, rebalances and lag."""
+    """Hooks of the consume loop: held and spilled records, commits, rebalances and lag."""
 
     def holding(self, records: int, paused_partitions: int) -> None:
         """After each poll: records held in memory, and partitions paused by backpressure."""
@@ -62,3 +62,12 @@ class ConsumerObserver:
 
     def released(self, partition: PartitionId) -> None:
         """The partition is no longer ours: its new owner reports its lag."""
+
+    def spilled(self, users: int) -> None:
+        """``users`` more users have records left in Kafka (fewer when negative)."""
+
+    def replay_skipped(self) -> None:
+        """A record read again was found terminal in the store and not run."""
+
+    def backfill_read(self, records: int) -> None:
+        """Records read again from Kafka for spilled users."""
