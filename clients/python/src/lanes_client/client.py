@@ -41,7 +41,11 @@ class LanesClient:
 
     def __init__(self, base_url: str, **options: Unpack[ClientOptions]) -> None:
         self._runner = asyncio.Runner()
-        self._client = self._runner.run(_construct(base_url, **options))
+        try:
+            self._client = self._runner.run(_construct(base_url, **options))
+        except BaseException:
+            self._runner.close()  # a bad option must not leak the private loop
+            raise
 
     def __enter__(self) -> LanesClient:
         return self
