@@ -18,6 +18,7 @@ from lanes_common.states import RequestState
 from lanes_common.types import MongoDocument
 from lanes_common.user_queues import USER_QUEUES_COLLECTION, UserQueue
 from lanes_devstack.infra_modes import IntegrationInfra
+from lanes_devstack.waiting import eventually
 from lanes_gateway.queued_inserts import QueuedInserts
 from lanes_gateway.store import RequestStore, queued_document
 from lanes_processor.store import StatusStore, WriteOutcome
@@ -67,6 +68,21 @@ async def open_counts(database: AsyncDatabase[MongoDocument], user: str = "u1") 
     return q.count(RequestState.QUEUED), q.count(RequestState.PROCESSING)
 
 
+async def counts_become(
+    database: AsyncDatabase[MongoDocument], expected: tuple[int, int], user: str = "u1"
+) -> None:
+    """Until the user's (queued, processing) counts are ``expected``.
+
+    A start answers once its status is written; its open entry follows in the
+    next entries bulk, so the counts are polled after starts.
+    """
+
+    async def reached() -> bool:
+        return await open_counts(database, user) == expected
+
+    await eventually(reached, 10, f"{user}'s open counts are {expected}")
+
+
 async def test_an_attempt_materialises_the_request_and_finishing_records_it(
     store: StatusStore, database: AsyncDatabase[MongoDocument]
 ) -> None:
@@ -77,7 +93,7 @@ async def test_an_attempt_materialises_the_request_and_finishing_records_it(
     assert (started["partition"], started["offset"], started["attempts"]) == (3, 42, 1)
     assert decode_json_value(started["payload_json"]) == AWKWARD
     assert "expires_at" not in started
-    assert await open_counts(database) == (0, 1)
+    await counts_become(database, (0, 1))
 
     finished_at = utc_now()
     result = encode_json_value({"echo": AWKWARD})
@@ -96,7 +112,7 @@ async def test_redeliveries_neither_move_state_back_nor_count_twice(
     assert await store.begin_attempt(m, 0, 1, attempt=1) is WriteOutcome.APPLIED
     # The record is redelivered while it runs (a rebalance): the same attempt again.
     assert await store.begin_attempt(m, 0, 1, attempt=1) is WriteOutcome.APPLIED
-    assert await open_counts(database) == (0, 1)
+    await counts_become(database, (0, 1))
     await store.finish(m, RequestState.SUCCEEDED, result_json="1")
     # Redelivered after it finished, and a late failure report.
     assert await store.begin_attempt(m, 0, 1, attempt=1) is WriteOutcome.SUPERSEDED
@@ -172,7 +188,7 @@ async def test_retries_record_the_attempt_count(
     for attempt in (1, 2, 3):
         assert await store.begin_attempt(m, 0, 0, attempt) is WriteOutcome.APPLIED
     assert (await doc(database, m.id))["attempts"] == 3
-    assert await open_counts(database) == (0, 1)
+    await counts_become(database, (0, 1))
 
 
 async def test_the_gateways_inserts_racing_the_processors_upserts_all_land_counted_once(
@@ -199,7 +215,7 @@ async def test_the_gateways_inserts_racing_the_processors_upserts_all_land_count
     states = {d["_id"]: d["state"] async for d in database["requests"].find({}, {"state": 1})}
     assert states == {m.id: "processing" for m in messages}
     for user in {m.user_id for m in messages}:
-        assert await open_counts(database, user) == (0, 20), user
+        await counts_become(database, (0, 20), user)
 
 
 async def test_cancellations_racing_starts_leave_one_winner_and_right_counts(
@@ -225,7 +241,7 @@ async def test_cancellations_racing_starts_leave_one_winner_and_right_counts(
         assert (outcome is WriteOutcome.APPLIED) != (cancelled is not None)
         expected = "processing" if cancelled is None else "cancelled"
         assert (await doc(database, m.id))["state"] == expected
-    assert await open_counts(database) == (0, len(started))
+    await counts_become(database, (0, len(started)))
     for m in started:
         await store.finish(m, RequestState.SUCCEEDED, result_json="1")
     assert await open_counts(database) == (0, 0)
@@ -247,5 +263,23 @@ async def test_expired_requests_go_and_counts_stay_right(
 
     assert await database["requests"].find_one({"_id": old.id}) is None
     assert await requests.count_finished_by_state("u1") == {"failed": 1}
-    assert await open_counts(database) == (0, 1)
+    await counts_become(database, (0, 1))
     assert (await doc(database, running.id))["state"] == "processing"
+
+
+async def test_requests_that_finish_before_their_open_entry_is_written_leave_none_open(
+    store: StatusStore, database: AsyncDatabase[MongoDocument]
+) -> None:
+    """A start's entry may still wait for its bulk when the request finishes: it is merged with
+    the close or written before it, never after (which would reopen a finished request)."""
+    messages = [message(user=f"u{n % 10}") for n in range(300)]
+
+    async def run(n: int, m: RequestMessage) -> None:
+        assert await store.begin_attempt(m, 0, n, 1) is WriteOutcome.APPLIED
+        await store.finish(m, RequestState.SUCCEEDED, result_json="1")
+
+    await asyncio.wait_for(asyncio.gather(*(run(n, m) for n, m in enumerate(messages))), 60)
+
+    # A finish answers only once its close landed: nothing is left to wait for.
+    for user in {m.user_id for m in messages}:
+        assert (await queue(database, user)).entries == {}, user

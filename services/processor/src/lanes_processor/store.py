@@ -15,19 +15,38 @@ is final.
 Transitions from all concurrent requests are gathered into one batch while
 the previous batch is on the wire (group commit): one unordered
 ``bulk_write`` on ``requests``, then one on ``user_queues`` for the users'
-open entries, which follow the outcomes (`lanes_common.user_queues`). A
-batch that cannot reach the store is retried until it lands: the caller only
-finishes (and so only commits the offset of) a request whose status is
-durably recorded.
+open entries, which follow the outcomes (`lanes_common.user_queues`). The
+two collections are written by two stages, one bulk at a time each: while
+a batch's open entries are written, the next batch's transitions already
+go to ``requests`` (the server writes the two collections in parallel), and
+the entries that queued up meanwhile share one bulk.
+
+A start answers once its ``requests`` write landed, so its handler runs
+without waiting for the open entry; the entry follows in the next entries
+bulk, in batch order, so a request's entry is opened before it is closed,
+and a start whose request finished before its entry was written is merged
+with the close (one write instead of two: the entry is not reopened). Until
+then the user's queue document still counts the request as ``queued``, one
+entries bulk at most; the quota reads it through a cache that is older than
+that anyway. A terminal transition (and a start found superseded, which
+closes the entry again) answers only once its entry is closed too, so an
+offset is never committed before the entry it closes. A write that cannot
+reach the store is retried until it lands: the caller only finishes (and so
+only commits the offset of) a request whose status is durably recorded. A
+crash between a start's two writes loses nothing: the record is not
+finished, so it is consumed again and its start writes both again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
+from functools import partial
+from typing import TypeVar
 
 from pymongo import UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
@@ -49,6 +68,8 @@ from lanes_processor.backoff import Backoff
 
 logger = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 
 class WriteOutcome(Enum):
     """What a transition found."""
@@ -67,9 +88,13 @@ class _Transition:
     offset: int | None = None
     done: asyncio.Future[WriteOutcome] = field(default_factory=asyncio.Future)
 
+    def opens_entry(self, outcome: WriteOutcome) -> bool:
+        """Whether this transition (an applied start) opens its request's entry."""
+        return outcome is WriteOutcome.APPLIED and not self.state.is_terminal
+
     def queue_entry(self, outcome: WriteOutcome) -> OpenEntry | ClosedEntry:
         """How the user's open entries follow this transition's outcome."""
-        if outcome is WriteOutcome.APPLIED and not self.state.is_terminal:
+        if self.opens_entry(outcome):
             return OpenEntry(
                 self.message.user_id,
                 self.message.id,
@@ -79,6 +104,10 @@ class _Transition:
             )
         # Terminal, or found terminal: a close lost to a crash is repeated here.
         return ClosedEntry(self.message.user_id, self.message.id)
+
+
+_Recorded = tuple[_Transition, WriteOutcome]
+"""A transition whose ``requests`` write landed, and what it found."""
 
 
 def _materialised(message: RequestMessage) -> MongoDocument:
@@ -108,20 +137,29 @@ class StatusStore:
         self._batch_size = batch_size
         self._backoff = backoff or Backoff(base=0.1, cap=2.0)
         self._queue: asyncio.Queue[_Transition] = asyncio.Queue()
-        self._writer: asyncio.Task[None] | None = None
+        # Batches whose ``requests`` writes landed, waiting for their open entries.
+        self._recorded: asyncio.Queue[list[_Recorded]] = asyncio.Queue()
+        self._writers: list[asyncio.Task[None]] = []
 
     def start(self) -> None:
-        """Start the background batch writer."""
-        self._writer = asyncio.create_task(self._write_batches(), name="status-writer")
-        self._writer.add_done_callback(_log_writer_death)
+        """Start the background writers (``requests``, then the users' open entries)."""
+        self._writers = [
+            asyncio.create_task(self._write_transitions(), name="status-writer"),
+            asyncio.create_task(self._write_entries(), name="open-entries-writer"),
+        ]
+        for writer in self._writers:
+            writer.add_done_callback(_log_writer_death)
 
     async def close(self) -> None:
-        """Stop the batch writer; transitions not yet written fail with CancelledError."""
-        if self._writer is not None:
-            self._writer.cancel()
-            await asyncio.gather(self._writer, return_exceptions=True)
+        """Stop the writers; transitions not yet written fail with CancelledError."""
+        for writer in self._writers:
+            writer.cancel()
+        await asyncio.gather(*self._writers, return_exceptions=True)
         while not self._queue.empty():
             self._queue.get_nowait().done.cancel()
+        while not self._recorded.empty():
+            for transition, _ in self._recorded.get_nowait():
+                transition.done.cancel()
 
     async def begin_attempt(
         self, message: RequestMessage, partition: int, offset: int, attempt: int
@@ -191,45 +229,62 @@ class StatusStore:
         self._queue.put_nowait(transition)
         return await transition.done
 
-    async def _write_batches(self) -> None:
+    async def _write_transitions(self) -> None:
         while True:
             batch = [await self._queue.get()]
             while len(batch) < self._batch_size and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
-            await self._write_until_recorded(batch)
+            recorded = await self._until_written(partial(self._write_requests, batch))
+            if not recorded:
+                continue
+            # Handed on before any start answers: a close that follows a start's run
+            # is queued behind the start's open entry (or merged with it).
+            self._recorded.put_nowait(recorded)
+            for transition, outcome in recorded:
+                if transition.opens_entry(outcome) and not transition.done.done():
+                    transition.done.set_result(outcome)
 
-    async def _write_until_recorded(self, batch: list[_Transition]) -> None:
+    async def _write_entries(self) -> None:
+        while True:
+            recorded = await self._recorded.get()
+            while not self._recorded.empty():
+                recorded += self._recorded.get_nowait()
+            entries = [transition.queue_entry(outcome) for transition, outcome in recorded]
+            await self._until_written(
+                partial(
+                    self._write_queues,
+                    [e for e in entries if isinstance(e, OpenEntry)],
+                    [e for e in entries if isinstance(e, ClosedEntry)],
+                )
+            )
+            for transition, outcome in recorded:
+                if not transition.done.done():
+                    transition.done.set_result(outcome)
+
+    async def _until_written(self, write: Callable[[], Awaitable[T]]) -> T:
+        """``write()``, repeated with backoff until the store takes it.
+
+        Repeating is safe: every write is conditional and every queue update
+        idempotent, so one that landed is not applied twice.
+        """
         failures = 0
         while True:
-            # A waiter cancelled (its partition was revoked or lost) must not have its
-            # write land late, behind the partition's new owner.
-            batch = [t for t in batch if not t.done.cancelled()]
-            if not batch:
-                return
             try:
-                outcomes = await self._apply(batch)
+                return await write()
             except PyMongoError as exc:
-                # The whole batch is repeated: every write is conditional and every
-                # queue update idempotent, so one that landed is not applied twice.
                 failures += 1
                 delay = self._backoff.delay(failures)
                 logger.warning(
                     "status store write failed; retrying",
-                    extra={
-                        "writes": len(batch),
-                        "retry_in_s": round(delay, 3),
-                        "error": describe_error(exc),
-                    },
+                    extra={"retry_in_s": round(delay, 3), "error": describe_error(exc)},
                 )
                 await asyncio.sleep(delay)
-                continue
-            for transition, outcome in zip(batch, outcomes, strict=True):
-                if not transition.done.done():
-                    transition.done.set_result(outcome)
-            return
 
-    async def _apply(self, batch: list[_Transition]) -> list[WriteOutcome]:
-        """One unordered bulk of conditional upserts, then the users' open entries."""
+    async def _write_requests(self, batch: list[_Transition]) -> list[_Recorded]:
+        """One unordered bulk of conditional upserts; each transition with its outcome."""
+        # A waiter cancelled (its partition was revoked or lost) must not have its
+        # write land late, behind the partition's new owner.
+        batch = [t for t in batch if not t.done.cancelled()]
         refused = await write_unordered(self._requests, [t.operation for t in batch])
         if refused:
             # A refusal is final unless it lost a race with the gateway's insert: then
@@ -237,16 +292,10 @@ class StatusStore:
             again = sorted(refused)
             still = await write_unordered(self._requests, [batch[i].operation for i in again])
             refused = {again[i] for i in still}
-        outcomes = [
-            WriteOutcome.SUPERSEDED if i in refused else WriteOutcome.APPLIED
-            for i in range(len(batch))
+        return [
+            (t, WriteOutcome.SUPERSEDED if i in refused else WriteOutcome.APPLIED)
+            for i, t in enumerate(batch)
         ]
-        entries = [t.queue_entry(o) for t, o in zip(batch, outcomes, strict=True)]
-        await self._write_queues(
-            [e for e in entries if isinstance(e, OpenEntry)],
-            [e for e in entries if isinstance(e, ClosedEntry)],
-        )
-        return outcomes
 
     async def _write_queues(self, opened: list[OpenEntry], closed: list[ClosedEntry]) -> None:
         operations = queue_operations(opened, closed)
