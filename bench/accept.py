@@ -12,10 +12,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from bench.cpu import cpu_ms_per_request, cpu_snapshot, median_by_kind
 from bench.harness import Settings, median, register_and_login, start_python, token_subject
 from bench.rss import PeakRss
 from bench.wrk import WrkResult, locate_wrk, run_wrk, write_script
@@ -37,6 +38,7 @@ def summarise_wrk(runs: list[WrkResult]) -> dict[str, Any]:
         "p95_ms": median([r.p95_ms for r in runs]),
         "p99_ms": median([r.p99_ms for r in runs]),
         "non_2xx": sum(r.non_2xx for r in runs),
+        "cpu_ms_per_request": median_by_kind([r.cpu_ms_per_request for r in runs]),
         "runs": [asdict(r) for r in runs],
     }
 
@@ -103,9 +105,12 @@ async def alternate_wrk(
     runs: dict[str, list[WrkResult]] = {name: [] for name in targets}
     for rep in range(settings.repetitions):
         for name, (url, script) in targets.items():
+            before = cpu_snapshot()
             result = await asyncio.to_thread(
                 run_wrk, wrk, url, script, settings.accept_connections, settings.accept_seconds
             )
+            cpu = cpu_ms_per_request(before, cpu_snapshot(), result.requests)
+            result = replace(result, cpu_ms_per_request=cpu)
             logger.info("%s rep %d %s: %s", phase, rep + 1, name, result)
             runs[name].append(result)
     return runs

@@ -15,12 +15,13 @@ import logging
 import re
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from bench.cpu import cpu_ms_per_request, cpu_snapshot, median_by_kind
 from bench.harness import REPO_ROOT, Settings, median, processor_env
 from bench.processor import percentile
 from bench.rss import PeakRss
@@ -51,6 +52,8 @@ class Burst:
     p50_ms: float
     p95_ms: float
     p99_ms: float
+    cpu_ms_per_request: dict[str, float] = field(default_factory=dict)
+    """Each server's CPU time per request from the produce to the last finish (`bench.cpu`)."""
 
 
 def user_id(n: int) -> str:
@@ -254,9 +257,11 @@ async def drain_burst(
     done_before: int,
 ) -> Burst:
     """Produce a burst, wait until it is drained, measure it."""
+    before = cpu_snapshot()
     await produce(producer, topic, messages)
     await wait(done_before + len(messages), 600)
-    return await measure_burst(infra, database, messages)
+    cpu = cpu_ms_per_request(before, cpu_snapshot(), len(messages))
+    return replace(await measure_burst(infra, database, messages), cpu_ms_per_request=cpu)
 
 
 def summarise(bursts: Sequence[Burst]) -> dict[str, Any]:
@@ -266,6 +271,7 @@ def summarise(bursts: Sequence[Burst]) -> dict[str, Any]:
         "p50_ms": median([b.p50_ms for b in bursts]),
         "p95_ms": median([b.p95_ms for b in bursts]),
         "p99_ms": median([b.p99_ms for b in bursts]),
+        "cpu_ms_per_request": median_by_kind([b.cpu_ms_per_request for b in bursts]),
         "runs": [b.__dict__ for b in bursts],
     }
 

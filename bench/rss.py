@@ -27,8 +27,9 @@ KINDS = (
 )
 
 
-def _children(parent: int) -> list[int]:
-    children = []
+def children(parent: int) -> list[int]:
+    """The pids whose parent is ``parent``."""
+    found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -38,11 +39,12 @@ def _children(parent: int) -> list[int]:
             continue
         # The command name in field 2 may hold spaces; the ppid follows its ')'.
         if int(stat.rsplit(")", 1)[1].split()[1]) == parent:
-            children.append(int(entry.name))
-    return children
+            found.append(int(entry.name))
+    return found
 
 
-def _kind(pid: int) -> str | None:
+def server_kind(pid: int) -> str | None:
+    """The kind of server ``pid`` runs (gateway, kafka, ...) by its command line, or None."""
     try:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
     except OSError:
@@ -81,8 +83,8 @@ class PeakRss:
     def sample(self) -> None:
         """Read every child's high-water mark now (also call it just before stopping one)."""
         phase = self.phase
-        for pid in _children(os.getpid()):
-            kind, peak = _kind(pid), _peak_mib(pid)
+        for pid in children(os.getpid()):
+            kind, peak = server_kind(pid), _peak_mib(pid)
             if kind is None or peak is None:
                 continue
             known = self._peaks[phase][kind]

@@ -38,6 +38,16 @@ def _ratio_line(what: str, ratio: float, target: float) -> str:
     return f"{what}: **{ratio:.1%}** (target ≥ {target:.0%}: {met(ratio >= target)})"
 
 
+def cpu_line(runs: dict[str, str], results: dict[str, Any]) -> str:
+    """Each compared run's CPU time per request by server (ms), busiest first."""
+    parts = []
+    for name, label in runs.items():
+        cpu = results[name].get("cpu_ms_per_request") or {}
+        busiest = sorted(cpu.items(), key=lambda kv: -kv[1])
+        parts.append(f"{label}: " + ", ".join(f"{k} {v:.2f}" for k, v in busiest if v >= 0.01))
+    return "CPU time per request (ms, median of runs) during the " + "; ".join(parts) + "."
+
+
 def accept_table(accept: dict[str, Any]) -> list[str]:
     """Gateway vs the bare FastAPI floor."""
     title = (
@@ -51,7 +61,8 @@ def accept_table(accept: dict[str, Any]) -> list[str]:
     ]
     columns = ["server", "req/s", "p50 (ms)", "p95 (ms)", "p99 (ms)", "non-2xx"]
     ratio = _ratio_line("Ratio gateway / bare", accept["ratio"], TARGETS["accept"])
-    return [*markdown_table(title, columns, rows), "", ratio, ""]
+    cpu = cpu_line({"gateway": "gateway runs", "bare": "bare runs"}, accept)
+    return [*markdown_table(title, columns, rows), "", ratio, "", cpu, ""]
 
 
 def drain_table(drain: dict[str, Any]) -> list[str]:
@@ -65,7 +76,8 @@ def drain_table(drain: dict[str, Any]) -> list[str]:
     rows = [[label, *_rate_and_latencies(drain[name], 0)] for name, label in consumers]
     columns = ["consumer", "req/s", "p50 (ms)", "p95 (ms)", "p99 (ms)"]
     ratio = _ratio_line("Ratio processor / floor", drain["ratio"], TARGETS["drain"])
-    return [*markdown_table(title, columns, rows), "", ratio, ""]
+    cpu = cpu_line({"processor": "processor bursts", "floor": "floor bursts"}, drain)
+    return [*markdown_table(title, columns, rows), "", ratio, "", cpu, ""]
 
 
 def scaling_table(scaling: dict[str, Any]) -> list[str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from lanes_devstack.debian import ensure_debian_command
@@ -59,6 +59,8 @@ class WrkResult:
     p95_ms: float
     p99_ms: float
     max_ms: float
+    cpu_ms_per_request: dict[str, float] = field(default_factory=dict)
+    """Each server's CPU time per request served during the run (`bench.cpu`)."""
 
 
 def locate_wrk() -> str:
