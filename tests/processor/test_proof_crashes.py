@@ -1,11 +1,14 @@
 """Proof 1: replicas are SIGKILLed mid-run and restarted; nothing is lost, reordered or rewound.
 
 Three replicas share six partitions. 3,000 requests from 120 users go to
-Kafka up front; while they are processed, a replica that owns partitions and
-holds unfinished work is killed without warning three times, and a fresh one
-is started in its place each time. Its partitions move to the other members
-once the group notices (session timeout), and the work it had not committed
-is redelivered to them.
+Kafka in four waves: the first up front, then one just before each of three
+kills. Each time half of what was produced so far is done, the next wave is
+produced and a replica that owns partitions and holds unfinished work is
+killed without warning; a fresh one is started in its place. Its partitions
+move to the other members once the group notices (session timeout), and the
+work it had not committed is redelivered to them. (Producing before each kill
+keeps work in hand however fast the store runs: with everything up front the
+replicas could finish the run between two looks for a victim.)
 """
 
 from __future__ import annotations
@@ -29,8 +32,9 @@ USERS = 120
 REQUESTS = 3_000
 REPLICAS = 3
 PARTITIONS = 6
-KILL_WHEN_DONE = (0.15, 0.40, 0.65)
-"""Fractions of the run finished when each kill happens: early, middle, late."""
+KILLS = 3
+KILL_WHEN_DONE = 0.5
+"""Each kill comes once this fraction of what was produced so far is done."""
 RUN_DEADLINE = 900
 """Seconds for the whole run, generous for a busy machine; a lost request shows sooner,
 as no progress at all (`StatusWatcher.wait_done`)."""
@@ -61,12 +65,19 @@ async def test_sigkilled_replicas_lose_nothing_and_keep_each_users_order(
         infra, unique_name, tmp_path / "logs", replicas=REPLICAS, partitions=PARTITIONS
     ) as run:
         names, fleet, producer, reader = run
-        produced = await producer.produce(interleaved_sleeps(rng, USERS, REQUESTS))
-        ids = [p.id for p in produced]
+        messages = interleaved_sleeps(rng, USERS, REQUESTS)
+        # Each user's requests keep their order across the waves: the list is in each
+        # user's queue order, and a wave is produced only after the one before it.
+        waves = [
+            messages[n * REQUESTS // (KILLS + 1) : (n + 1) * REQUESTS // (KILLS + 1)]
+            for n in range(KILLS + 1)
+        ]
         killed = []
-        async with StatusWatcher(reader, ids) as watcher:
-            for fraction in KILL_WHEN_DONE:
-                await watcher.wait_done(int(fraction * REQUESTS), within=RUN_DEADLINE)
+        async with StatusWatcher(reader, [m.id for m in messages]) as watcher:
+            produced = await producer.produce(waves[0])
+            for wave in waves[1:]:
+                await watcher.wait_done(int(KILL_WHEN_DONE * len(produced)), within=RUN_DEADLINE)
+                produced += await producer.produce(wave)
                 victim = await busy_replica(fleet, rng)
                 fleet.kill(victim)
                 killed.append((victim.name, watcher.done))
@@ -74,7 +85,7 @@ async def test_sigkilled_replicas_lose_nothing_and_keep_each_users_order(
             docs = await watcher.wait_all_done(within=RUN_DEADLINE)
 
     # The kills hit a run in progress, each time a replica with work in hand.
-    assert len(killed) == len(KILL_WHEN_DONE)
+    assert len(killed) == KILLS
     assert all(done < REQUESTS for _, done in killed), killed
     # Every request Kafka acknowledged succeeded, once; per user one at a time, in
     # enqueue (offset) order, across every takeover; no read saw a state go backwards.
