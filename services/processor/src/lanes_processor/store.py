@@ -12,29 +12,18 @@ index. A collision is tried once more, because it is also what a race with
 the gateway's ``queued`` insert of the same id looks like; the second answer
 is final.
 
-Transitions from all concurrent requests are gathered into one batch while
-the previous batch is on the wire (group commit): one unordered
-``bulk_write`` on ``requests``, then one on ``user_queues`` for the users'
-open entries, which follow the outcomes (`lanes_common.user_queues`). The
-two collections are written by two stages, one bulk at a time each: while
-a batch's open entries are written, the next batch's transitions already
-go to ``requests`` (the server writes the two collections in parallel), and
-the entries that queued up meanwhile share one bulk.
-
-A start answers once its ``requests`` write landed, so its handler runs
-without waiting for the open entry; the entry follows in the next entries
-bulk, in batch order, so a request's entry is opened before it is closed,
-and a start whose request finished before its entry was written is merged
-with the close (one write instead of two: the entry is not reopened). Until
-then the user's queue document still counts the request as ``queued``, one
-entries bulk at most; the quota reads it through a cache that is older than
-that anyway. A terminal transition (and a start found superseded, which
-closes the entry again) answers only once its entry is closed too, so an
-offset is never committed before the entry it closes. A write that cannot
-reach the store is retried until it lands: the caller only finishes (and so
-only commits the offset of) a request whose status is durably recorded. A
-crash between a start's two writes loses nothing: the record is not
-finished, so it is consumed again and its start writes both again.
+Transitions from all concurrent requests are group-committed by two stages,
+one bulk at a time each: an unordered ``bulk_write`` on ``requests``, then
+one on ``user_queues`` for the open entries, which follow the outcomes
+(`lanes_common.user_queues`); the next batch goes to ``requests`` while this
+one's entries are written. A start answers after its ``requests`` write; its
+entry follows, in batch order, or merges with the close when the request
+finished first (an entry is never reopened), so for one entries bulk at most
+the user's queue document still counts it as ``queued``. A terminal
+transition (or a superseded start, which closes again) answers only once its
+entry is closed. Writes are retried until they land: an offset is committed
+only for a request whose status is durably recorded (docs/processor.md,
+"Status writes"; a crash between a start's two writes redelivers the record).
 """
 
 from __future__ import annotations
