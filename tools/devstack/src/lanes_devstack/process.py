@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -15,8 +16,35 @@ from lanes_devstack.errors import DevstackError
 READINESS_POLL_SECONDS = 0.1
 
 
+LOWEST_SERVER_PORT = 10_000
+EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+_ports = random.Random()  # noqa: S311  (spreading ports, not a secret)
+
+
 def free_port() -> int:
-    """A TCP port on loopback that nothing listens on right now."""
+    """A TCP port on loopback that nothing listens on right now, below the ephemeral range.
+
+    The kernel's own pick (binding port 0) comes from the ephemeral range, the
+    same range every outgoing connection takes its local port from: with
+    hundreds of Kafka, MongoDB and HTTP connections opening, one could take
+    the port between this check and the server binding it. Below that range
+    only servers bind, so a random port there stays free.
+    """
+    first_ephemeral = int(EPHEMERAL_RANGE.read_text().split()[0])
+    if first_ephemeral <= LOWEST_SERVER_PORT:
+        return _kernel_pick()  # no room below the ephemeral range on this machine
+    for _ in range(100):
+        port = _ports.randrange(LOWEST_SERVER_PORT, first_ephemeral)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise DevstackError(f"no free port between {LOWEST_SERVER_PORT} and {first_ephemeral}")
+
+
+def _kernel_pick() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
