@@ -28,7 +28,7 @@ def health_router(checks: Callable[..., Mapping[str, ReadinessCheck]]) -> APIRou
 
     @router.get(
         "/readyz",
-        summary="Readiness: every dependency answers.",
+        summary="Readiness: every check this service makes passes.",
         responses={503: {"description": "A dependency does not answer."}},
     )
     async def readyz(

@@ -45,8 +45,8 @@ def producer_config(
     When a partition's leader dies, librdkafka refreshes metadata and retries
     on the new leader until ``delivery_timeout_ms`` has passed, then reports
     the record failed: a leader election shorter than that only delays the
-    acknowledgement. With ``min.insync.replicas=2`` on the topic, ``acks=all``
-    means two brokers hold the record before it is acknowledged.
+    acknowledgement. ``acks=all`` waits for every in-sync replica; with
+    ``min.insync.replicas=2`` on the topic that is never fewer than two brokers.
     """
     return {
         "bootstrap.servers": bootstrap_servers,

@@ -102,8 +102,8 @@ class StatusPublisher:
     """Publishes status events after their write is durable; never fails the caller.
 
     The event is news about a write that already happened, so a Kafka outage
-    must not undo or delay the write's effect: a failed publish is logged and
-    counted, and readers that need certainty read the store.
+    must not undo or delay the write's effect: a failed publish is logged (not
+    retried), and readers that need certainty read the store.
     """
 
     def __init__(self, producer: AsyncProducer, topic: str) -> None:

@@ -9,16 +9,18 @@ age are read from it with one lookup by ``_id``, and it holds at most the
 user's open requests, which the quota bounds. Finished requests are not in
 it: per-state totals of finished requests are counted from ``requests``.
 
-Every write to it follows a conditional write to ``requests`` and depends on
-that write's outcome, and every write is idempotent, so a repeated or
-redelivered transition cannot count twice:
+The processor writes it after its conditional write to ``requests``, from
+that write's outcome; the gateway writes a ``queued`` entry just before its
+insert and withdraws it when the insert lost. Every write is idempotent, so a
+repeated or redelivered transition cannot count twice:
 
 - an entry is *opened* with ``$max`` on its rank (repeats and reorderings
   between the gateway's ``queued`` and the processor's ``processing`` land
   on the higher rank);
 - it is *closed* with ``$unset`` when its request reaches a terminal state,
-  and again whenever the processor finds the request already terminal, so an
-  entry whose close was lost to a crash is closed by the record's redelivery;
+  and again whenever the processor finds the request already terminal; an
+  entry whose close was lost to a crash is closed by the record's redelivery
+  or, failing that, by the gateway's periodic pass over finished requests;
 - the gateway, whose ``queued`` insert lost to the processor's upsert (the
   request was consumed first), withdraws its entry only while it is still
   ``queued``, so it never hides a request the processor already started.

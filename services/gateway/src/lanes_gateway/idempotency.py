@@ -3,10 +3,11 @@
 A key is *claimed* by inserting a document whose ``_id`` is derived from the
 user and the key, so exactly one of any number of concurrent requests wins
 the claim. The claim holds the request id and the encoded message before
-anything is produced, so every later step refers to that one request. The
-claim is written once: whether its request was accepted is whether the
+anything is produced, so every later step refers to that one request. No
+write marks a claim done: whether its request was accepted is whether the
 request's status document exists (it is written only after Kafka's
-acknowledgement), so no second write marks the claim done.
+acknowledgement). A claim is otherwise only re-leased (a Kafka refusal, a
+takeover) or deleted (a quota refusal, expiry).
 
 `IdempotencyKeys.claim` tells its caller (`lanes_gateway.enqueue.Enqueuer`,
 which owns the order of the steps) what to do:

@@ -12,8 +12,10 @@ instead of paying one each:
    while still ``queued``, so an entry the processor already closed does
    not come back.
 
-The entries go first so that a request is never started (and closed) by the
-processor before its entry exists: any later close removes it.
+All of it happens after Kafka's acknowledgement, so the processor may reach
+a request first. The entries go before the documents so that a request whose
+document the gateway did create already has its entry, and the processor's
+later close removes it; one the processor reached first is step 3's.
 """
 
 from __future__ import annotations

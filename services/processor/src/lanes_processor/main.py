@@ -2,8 +2,9 @@
 
 `serve` opens what a replica holds on one `AsyncExitStack`, in the order it
 needs them, and closes them in reverse once the consumer has drained and
-committed: the probes stop, the store's last batch lands, the producer
-delivers what is outstanding, MongoDB closes.
+committed: the probes stop, the store's writers stop (a write still queued
+belongs to a cancelled, uncommitted record), the producer delivers what is
+outstanding, MongoDB closes.
 """
 
 from __future__ import annotations

@@ -26,7 +26,11 @@ class ProbeServer(uvicorn.Server):
 
 
 def create_probe_app(mongo: AsyncMongoClient[MongoDocument], consuming: ReadinessCheck) -> FastAPI:
-    """Probes for one replica: ready when the store answers and the consumer is running."""
+    """Probes for one replica: ready when the store answers and it has not been told to stop.
+
+    Kafka is not asked: a replica that cannot reach it keeps retrying, and its
+    partitions move to the group's other members (docs/api.md, ``/readyz``).
+    """
     app = FastAPI(
         title="Lanes processor", docs_url=None, redoc_url=None, telemetry=fastapi_telemetry()
     )

@@ -60,7 +60,9 @@ PROBLEM_WORDING = {
     409: "The username or email is already registered.",
     422: "A field is missing or invalid; `errors` names it.",
     429: "Too many failed logins for this account or address; retry after `Retry-After` s.",
-    503: "MongoDB did not answer; nothing changed. Retry after `Retry-After` s.",
+    503: "MongoDB did not answer; the change may or may not have been made. Retry after "
+    "`Retry-After` s. A refresh retried after a 503 is refused (401) if the first try "
+    "spent the token; log in again then.",
 }
 """What each error status means on auth's routes, as its OpenAPI document says."""
 
